@@ -1,0 +1,55 @@
+# Dropfeed — build, test, benchmark and demo.
+#   make demo   run the whole job on the samples against a throw-away loopback sshd
+#   make test   install what the tests need (when missing) and run every test
+SHELL := /bin/bash
+SWIFT ?= swift
+PREFIX ?= /usr/local
+APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3
+
+.PHONY: all deps build release test bench bench-diff bench-run bench-sftp demo lint format install clean
+
+all: build
+
+## deps: install the Debian packages the build and the tests need (only those missing)
+deps:
+	@scripts/deps.sh $(APT_PACKAGES)
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## test: unit, end-to-end and SFTP tests (the SFTP tests start their own sshd)
+test: deps
+	$(SWIFT) build -c release --product dropfeed
+	DROPFEED_BIN="$$(swift build -c release --show-bin-path)/dropfeed" $(SWIFT) test --parallel
+
+## bench: Dropfeed beside its peers (csv-diff, OpenSSH sftp); prints ratios
+bench: release
+	bench/bench.sh
+
+bench-diff: release
+	bench/bench.sh diff
+
+bench-run: release
+	bench/bench.sh run
+
+bench-sftp: release
+	bench/bench.sh sftp
+
+demo: release
+	scripts/demo.sh
+
+lint:
+	@if $(SWIFT) format --help >/dev/null 2>&1; then $(SWIFT) format lint --recursive Sources Tests; else echo "swift format not available"; fi
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/dropfeed" $(DESTDIR)$(PREFIX)/bin/dropfeed
+
+clean:
+	rm -rf .build demo-work bench/data bench/results

@@ -1,0 +1,2 @@
+import DropfeedCore
+print("dropfeed \(dropfeedVersion)")
