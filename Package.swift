@@ -19,6 +19,8 @@ let package = Package(
         .target(name: "DropfeedCore"),
         /// The executable: argument parsing, wiring, exit codes, printing.
         .executableTarget(name: "dropfeed", dependencies: ["DropfeedCore", "SFTP"]),
+        /// Uploads one file through the SFTP module; `make bench` races it against OpenSSH `sftp`.
+        .executableTarget(name: "dropfeed-sftp-bench", dependencies: ["SFTP"], path: "bench/sftp-upload"),
 
         .testTarget(name: "DropfeedCoreTests", dependencies: ["DropfeedCore"]),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP"]),
