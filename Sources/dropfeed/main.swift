@@ -1,2 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DropfeedCore
-print("dropfeed \(dropfeedVersion)")
+
+/// Every command: its one-line purpose and its handler.
+let commands: [(name: String, summary: String, help: String, run: ([String]) throws -> ExitCode)] = [
+    ("diff", "compare two CSV files by key (csv-diff compatible --json)", DiffCommand.help, DiffCommand.run),
+]
+
+let mainHelp = """
+dropfeed \(dropfeedVersion) — CSV-over-SFTP batch identity provisioning
+
+usage: dropfeed COMMAND [OPTIONS]
+
+commands:
+\(commands.map { "  " + $0.name.padding(toLength: 18, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+  help [COMMAND]    show help for a command
+
+  dropfeed --version   print the version
+
+exit codes: 0 ok, 1 differences (diff --exit-code), 3 a target held by a safety gate, 64 usage,
+65 bad data, 66 missing input, 69 delivery failed, 73 state not writable or corrupt,
+75 locked or temporary failure, 78 bad configuration.
+"""
+
+@MainActor func runMain(_ argv: [String]) -> ExitCode {
+    guard let first = argv.first else {
+        Output.note(mainHelp)
+        return .usage
+    }
+    switch first {
+    case "--help", "-h":
+        Output.stdout(mainHelp + "\n")
+        return .success
+    case "--version", "-V":
+        Output.stdout("dropfeed \(dropfeedVersion)\n")
+        return .success
+    case "help":
+        guard argv.count > 1 else {
+            Output.stdout(mainHelp + "\n")
+            return .success
+        }
+        guard let command = commands.first(where: { $0.name == argv[1] }) else {
+            Output.note("dropfeed: no command `\(argv[1])`; see dropfeed --help")
+            return .usage
+        }
+        Output.stdout(command.help + "\n")
+        return .success
+    default:
+        break
+    }
+    guard let command = commands.first(where: { $0.name == first }) else {
+        Output.note("dropfeed: unknown command `\(first)`\(suggestion(for: first, in: commands.map(\.name))); see dropfeed --help")
+        return .usage
+    }
+    let rest = Array(argv.dropFirst())
+    if rest.contains("--help") || rest.contains("-h") {
+        Output.stdout(command.help + "\n")
+        return .success
+    }
+    do {
+        return try command.run(rest)
+    } catch let error as UsageError {
+        Output.note("dropfeed \(command.name): \(error.message)\nsee: dropfeed help \(command.name)")
+        return .usage
+    } catch {
+        Output.note("dropfeed \(command.name): \(error)")
+        return ExitCode(for: error)
+    }
+}
+
+exit(runMain(Array(CommandLine.arguments.dropFirst())).rawValue)

@@ -1,0 +1,108 @@
+/// A character the output encoding cannot represent.
+public struct EncodingError: Error, Sendable, CustomStringConvertible {
+    public var scalar: Unicode.Scalar
+    public var encoding: TextEncoding
+
+    public var description: String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "character U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex) cannot be written in \(encoding.rawValue)"
+    }
+}
+
+/// Writes CSV records in a vendor's dialect into a byte buffer.
+///
+/// Fields are quoted when they hold the delimiter, a quote, CR or LF, or begin or end with a
+/// space (always, with `QuotePolicy.always`); quotes inside are doubled. What it writes reads back
+/// as the same values in Python's `csv` module, Excel and pandas.
+public struct CSVWriter {
+    public let options: CSVWriteOptions
+    /// The encoded bytes written so far.
+    public private(set) var bytes: [UInt8] = []
+    /// The number of records written, header included.
+    public private(set) var records = 0
+    private var utf8Row: [UInt8] = []
+    private let lineEnding: [UInt8]
+
+    public init(options: CSVWriteOptions) {
+        self.options = options
+        self.lineEnding = options.lineEnding.bytes
+        switch options.encoding {
+        case .utf8: if options.bom { bytes = [0xEF, 0xBB, 0xBF] }
+        case .utf16: bytes = [0xFF, 0xFE]
+        case .windows1252, .iso88591: break
+        }
+    }
+
+    /// Appends one record.
+    public mutating func write(_ fields: [String]) throws {
+        utf8Row.removeAll(keepingCapacity: true)
+        for (k, field) in fields.enumerated() {
+            if k > 0 { utf8Row.append(options.delimiter) }
+            appendField(field)
+        }
+        utf8Row.append(contentsOf: lineEnding)
+        try emit(utf8Row)
+        records += 1
+    }
+
+    private mutating func appendField(_ field: String) {
+        let utf8 = field.utf8
+        let needsQuotes: Bool
+        if options.quote == .always {
+            needsQuotes = true
+        } else {
+            let delimiter = options.delimiter
+            needsQuotes = utf8.first == 0x20 || utf8.last == 0x20
+                || utf8.contains { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+        }
+        guard needsQuotes else {
+            utf8Row.append(contentsOf: utf8)
+            return
+        }
+        utf8Row.append(0x22)
+        for byte in utf8 {
+            if byte == 0x22 { utf8Row.append(0x22) }
+            utf8Row.append(byte)
+        }
+        utf8Row.append(0x22)
+    }
+
+    /// Hands over the bytes written so far and empties the buffer (to stream a large file out).
+    public mutating func takeBytes() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
+    }
+
+    private mutating func emit(_ utf8: [UInt8]) throws {
+        switch options.encoding {
+        case .utf8:
+            bytes.append(contentsOf: utf8)
+        case .utf16:
+            for unit in String(decoding: utf8, as: UTF8.self).utf16 {
+                bytes.append(UInt8(unit & 0xFF))
+                bytes.append(UInt8(unit >> 8))
+            }
+        case .iso88591, .windows1252:
+            for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {
+                guard let byte = singleByte(scalar, options.encoding) else {
+                    throw EncodingError(scalar: scalar, encoding: options.encoding)
+                }
+                bytes.append(byte)
+            }
+        }
+    }
+}
+
+private let windows1252Reverse: [UInt32: UInt8] = {
+    var map: [UInt32: UInt8] = [:]
+    for byte in 0x80..<0xA0 { map[windows1252Table[byte]] = UInt8(byte) }
+    return map
+}()
+
+private func singleByte(_ scalar: Unicode.Scalar, _ encoding: TextEncoding) -> UInt8? {
+    let v = scalar.value
+    if v < 0x80 { return UInt8(v) }
+    if encoding == .iso88591 { return v < 0x100 ? UInt8(v) : nil }
+    if v >= 0xA0 && v < 0x100 { return UInt8(v) }
+    return windows1252Reverse[v]
+}

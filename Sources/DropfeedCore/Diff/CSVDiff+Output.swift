@@ -1,0 +1,70 @@
+extension CSVDiff {
+    /// The shape Python's `csv-diff --json` prints: `added`, `removed`, `changed`,
+    /// `columns_added`, `columns_removed`. `key` is a string, or an array for a composite key.
+    public var json: JSON {
+        let keyJSON = { (key: [String]) -> JSON in key.count == 1 ? .string(key[0]) : .array(key.map(JSON.string)) }
+        let rowObject = { (header: [String], row: [String]) -> JSON in
+            .object(zip(header, row).map { ($0, .string($1)) })
+        }
+        return .object([
+            ("added", .array(added.map { rowObject(newHeader, $0) })),
+            ("removed", .array(removed.map { rowObject(oldHeader, $0) })),
+            ("changed", .array(changed.map { change in
+                .object([
+                    ("key", keyJSON(change.key)),
+                    ("changes", .object(change.changes.map { ($0.name, .array([.string($0.old), .string($0.new)])) })),
+                ])
+            })),
+            ("columns_added", .array(columnsAdded.map(JSON.string))),
+            ("columns_removed", .array(columnsRemoved.map(JSON.string))),
+        ])
+    }
+
+    /// A one-line count of what differs, such as `2 rows added, 1 row removed, 3 rows changed`.
+    public var summary: String {
+        var parts: [String] = []
+        func count(_ n: Int, _ noun: String, _ verb: String) {
+            if n > 0 { parts.append("\(n) \(noun)\(n == 1 ? "" : "s") \(verb)") }
+        }
+        count(columnsAdded.count, "column", "added")
+        count(columnsRemoved.count, "column", "removed")
+        count(added.count, "row", "added")
+        count(removed.count, "row", "removed")
+        count(changed.count, "row", "changed")
+        return parts.isEmpty ? "no differences" : parts.joined(separator: ", ")
+    }
+
+    /// The readable report: the summary, then every difference, field by field.
+    public var text: String {
+        var lines = ["\(summary) (\(oldRows) → \(newRows) rows, \(unchanged) unchanged, key: \(keyColumns.joined(separator: ", ")))"]
+        let quoted = { (s: String) in JSON.string(s).rendered(indent: nil) }
+        let keyLabel = { (key: [String]) in
+            zip(self.keyColumns, key).map { "\($0) \(quoted($1))" }.joined(separator: ", ")
+        }
+        if !columnsAdded.isEmpty { lines += ["", "columns added: " + columnsAdded.joined(separator: ", ")] }
+        if !columnsRemoved.isEmpty { lines += ["", "columns removed: " + columnsRemoved.joined(separator: ", ")] }
+        let section = { (title: String, rows: [[String]], header: [String], sign: String) in
+            guard !rows.isEmpty else { return }
+            lines += ["", "\(rows.count) \(title)"]
+            let keyPositions = self.keyColumns.map { header.firstIndex(of: $0)! }
+            for row in rows {
+                lines.append("  \(sign) \(keyLabel(keyPositions.map { row[$0] }))")
+                for (name, value) in zip(header, row) where !self.keyColumns.contains(name) {
+                    lines.append("      \(name): \(quoted(value))")
+                }
+            }
+        }
+        section(added.count == 1 ? "row added" : "rows added", added, newHeader, "+")
+        section(removed.count == 1 ? "row removed" : "rows removed", removed, oldHeader, "-")
+        if !changed.isEmpty {
+            lines += ["", "\(changed.count) row\(changed.count == 1 ? "" : "s") changed"]
+            for change in changed {
+                lines.append("  ~ \(keyLabel(change.key))")
+                for column in change.changes {
+                    lines.append("      \(column.name): \(quoted(column.old)) => \(quoted(column.new))")
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

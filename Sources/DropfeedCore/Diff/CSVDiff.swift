@@ -1,0 +1,243 @@
+import Dispatch
+
+/// Bad data that is not a CSV syntax error: a missing column, an empty or duplicate key (exit 65).
+public struct DataError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+/// The differences between two CSV files matched by key, as `dropfeed diff` reports them.
+public struct CSVDiff: Sendable {
+    /// One row present in both files with at least one shared column changed.
+    public struct Change: Sendable, Equatable {
+        /// The key values, one per key column.
+        public var key: [String]
+        /// The changed columns in the old file's column order: name, old value, new value.
+        public var changes: [Column]
+
+        public struct Column: Sendable, Equatable {
+            public var name: String
+            public var old: String
+            public var new: String
+        }
+    }
+
+    public var keyColumns: [String]
+    public var oldHeader: [String]
+    public var newHeader: [String]
+    /// Columns of the new file that the old one lacks, in the new file's order.
+    public var columnsAdded: [String]
+    /// Columns of the old file that the new one lacks, in the old file's order.
+    public var columnsRemoved: [String]
+    /// Rows only in the new file, all columns in `newHeader` order, sorted by key.
+    public var added: [[String]]
+    /// Rows only in the old file, all columns in `oldHeader` order, sorted by key.
+    public var removed: [[String]]
+    /// Rows whose shared columns differ, sorted by key.
+    public var changed: [Change]
+    public var unchanged: Int
+    public var oldRows: Int
+    public var newRows: Int
+
+    public var hasDifferences: Bool {
+        !added.isEmpty || !removed.isEmpty || !changed.isEmpty || !columnsAdded.isEmpty || !columnsRemoved.isEmpty
+    }
+}
+
+extension CSVDiff {
+    /// Compares `oldPath` with `newPath` by the `key` columns.
+    ///
+    /// Both files are read once, in parallel, keeping only keys and row hashes; the rows that
+    /// differ are read again afterwards to report their values. Duplicate or empty keys are a
+    /// `DataError` naming the first offenders.
+    public static func compare(oldPath: String, newPath: String, key: [String], options: CSVReadOptions = .init(),
+                               oldName: String? = nil, newName: String? = nil) throws -> CSVDiff {
+        precondition(!key.isEmpty, "a diff needs at least one key column")
+        let oldReader = try CSVReader(path: oldPath, displayName: oldName, options: options)
+        let newReader = try CSVReader(path: newPath, displayName: newName, options: options)
+        let oldHeader = oldReader.header, newHeader = newReader.header
+        for (reader, header) in [(oldReader, oldHeader), (newReader, newHeader)] {
+            let missing = key.filter { !header.contains($0) }
+            if !missing.isEmpty {
+                throw DataError("\(reader.fileName): no key column \(missing.map { "`\($0)`" }.joined(separator: ", "))"
+                    + suggestion(for: missing[0], in: header))
+            }
+        }
+        let shared = oldHeader.filter { newHeader.contains($0) }
+        let oldPlan = ColumnPlan(header: oldHeader, key: key, shared: shared)
+        let newPlan = ColumnPlan(header: newHeader, key: key, shared: shared)
+
+        let sides = [IndexJob(reader: oldReader, plan: oldPlan), IndexJob(reader: newReader, plan: newPlan)]
+        DispatchQueue.concurrentPerform(iterations: 2) { sides[$0].run() }
+        for side in sides { if let error = side.error { throw error } }
+        let oldIndex = sides[0].index, newIndex = sides[1].index
+
+        let match = KeyIndex.match(old: oldIndex, new: newIndex)
+        let oldNeeded = match.onlyOld + match.changed.map(\.old)
+        let newNeeded = match.onlyNew + match.changed.map(\.new)
+        let oldRows = try RowFetcher.rows(oldIndex, oldNeeded, path: oldPath, reader: oldReader, fields: oldHeader.count)
+        let newRows = try RowFetcher.rows(newIndex, newNeeded, path: newPath, reader: newReader, fields: newHeader.count)
+
+        let keyOf = { (row: [String], plan: ColumnPlan) in plan.key.map { row[$0] } }
+        let removed = match.onlyOld.map { oldRows[$0]! }.sorted { keyOf($0, oldPlan).lexicographicallyPrecedes(keyOf($1, oldPlan)) }
+        let added = match.onlyNew.map { newRows[$0]! }.sorted { keyOf($0, newPlan).lexicographicallyPrecedes(keyOf($1, newPlan)) }
+        var changed: [Change] = []
+        for (o, n) in match.changed {
+            let before = oldRows[o]!, after = newRows[n]!
+            var columns: [Change.Column] = []
+            for (k, name) in shared.enumerated() {
+                let a = before[oldPlan.shared[k]], b = after[newPlan.shared[k]]
+                if a != b { columns.append(.init(name: name, old: a, new: b)) }
+            }
+            if !columns.isEmpty { changed.append(Change(key: keyOf(before, oldPlan), changes: columns)) }
+        }
+        changed.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        return CSVDiff(
+            keyColumns: key, oldHeader: oldHeader, newHeader: newHeader,
+            columnsAdded: newHeader.filter { !oldHeader.contains($0) },
+            columnsRemoved: oldHeader.filter { !newHeader.contains($0) },
+            added: added, removed: removed, changed: changed,
+            unchanged: match.unchanged + (match.changed.count - changed.count),
+            oldRows: oldIndex.entries.count, newRows: newIndex.entries.count)
+    }
+}
+
+/// Column positions one file needs: its key columns and the shared columns, by index.
+struct ColumnPlan: Sendable {
+    var key: [Int]
+    var shared: [Int]
+
+    init(header: [String], key: [String], shared: [String]) {
+        var position: [String: Int] = [:]
+        for (k, name) in header.enumerated() { position[name] = k }
+        self.key = key.map { position[$0]! }
+        self.shared = shared.map { position[$0]! }
+    }
+}
+
+/// Reads one file into a `KeyIndex` (run on its own thread, one per file).
+private final class IndexJob: @unchecked Sendable {
+    let reader: CSVReader
+    let plan: ColumnPlan
+    var index = KeyIndex()
+    var error: Error?
+
+    init(reader: CSVReader, plan: ColumnPlan) {
+        self.reader = reader
+        self.plan = plan
+    }
+
+    func run() {
+        do {
+            index = try buildKeyIndex(reader, plan: plan)
+        } catch {
+            self.error = error
+        }
+    }
+}
+
+/// Reads every record of `reader`, keeping its key and the hash of the shared columns; checks
+/// keys are non-empty and unique.
+func buildKeyIndex(_ reader: CSVReader, plan: ColumnPlan) throws -> KeyIndex {
+    var index = KeyIndex(capacity: 1 << 16)
+    var emptyLines: [Int] = []
+    let keyColumns = plan.key, shared = plan.shared
+    let byOffset = reader.offsetsAreFileOffsets
+    try keyColumns.withUnsafeBufferPointer { keys in
+        try shared.withUnsafeBufferPointer { columns in
+            try reader.forEach { record in
+                var h = RowHash.seed
+                for c in columns { h = RowHash.combine(h, record.rawBytes(c)) }
+                for c in keys where record.isEmpty(c) {
+                    if emptyLines.count < 5 { emptyLines.append(record.line) }
+                    break
+                }
+                index.append(partCount: keys.count, part: { record.rawBytes(keys[$0]) }, rowHash: h,
+                             location: byOffset ? record.byteOffset : Int64(record.index),
+                             length: record.byteLength, line: record.line)
+            }
+        }
+    }
+    if !emptyLines.isEmpty {
+        throw DataError("\(reader.fileName): empty key at line\(emptyLines.count > 1 ? "s" : "") "
+            + emptyLines.map(String.init).joined(separator: ", "))
+    }
+    index.sort()
+    let duplicates = index.duplicates(limit: 5)
+    if !duplicates.isEmpty {
+        let list = duplicates.map { first, again in
+            let key = index.keyParts(first, componentCount: keyColumns.count)
+                .map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
+            return "`\(key)` (lines \(first.line) and \(again.line))"
+        }
+        throw DataError("\(reader.fileName): duplicate key \(list.joined(separator: "; "))")
+    }
+    return index
+}
+
+/// Reads back the full rows of chosen index entries.
+enum RowFetcher {
+    /// The rows of `index.entries[i]` for each `i` in `wanted`, keyed by `i`.
+    static func rows(_ index: KeyIndex, _ wanted: [Int], path: String, reader: CSVReader,
+                     fields: Int) throws -> [Int: [String]] {
+        var out: [Int: [String]] = [:]
+        out.reserveCapacity(wanted.count)
+        if wanted.isEmpty { return out }
+        let options = CSVReadOptions(delimiter: reader.options.delimiter, encoding: .utf8)
+        if reader.offsetsAreFileOffsets && wanted.count < max(64, index.entries.count / 8) {
+            let file = try FileByteSource(path: path)
+            for i in wanted {
+                let entry = index.entries[i]
+                let bytes = try file.bytes(at: entry.location, count: Int(entry.length))
+                let one = try CSVReader(bytes: bytes, fileName: reader.fileName, options: options, hasHeader: false,
+                                        expectedFields: fields)
+                guard let record = try one.next() else { throw DataError("\(reader.fileName) changed while being read") }
+                out[i] = record.strings
+            }
+            return out
+        }
+        var slot: [Int64: Int] = [:]
+        slot.reserveCapacity(wanted.count)
+        for i in wanted { slot[index.entries[i].location] = i }
+        let again = try CSVReader(path: path, displayName: reader.fileName, options: reader.options)
+        let byOffset = again.offsetsAreFileOffsets
+        try again.forEach { record in
+            if let i = slot[byOffset ? record.byteOffset : Int64(record.index)] { out[i] = record.strings }
+        }
+        return out
+    }
+}
+
+/// `` (did you mean `x`?)`` when a name is close to one of `candidates`, else the empty string.
+public func suggestion(for name: String, in candidates: [String]) -> String {
+    guard let best = closest(to: name, in: candidates) else { return "" }
+    return " (did you mean `\(best)`?)"
+}
+
+/// The candidate nearest to `name` by edit distance, when it is near enough to be a typo.
+public func closest(to name: String, in candidates: [String]) -> String? {
+    let target = Array(name.lowercased())
+    var best: (String, Int)?
+    for candidate in candidates {
+        let d = editDistance(target, Array(candidate.lowercased()))
+        if d <= max(2, target.count / 3), d < (best?.1 ?? Int.max) { best = (candidate, d) }
+    }
+    return best?.0
+}
+
+private func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    var previous = Array(0...b.count)
+    var current = previous
+    for i in 1...a.count {
+        current[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}
