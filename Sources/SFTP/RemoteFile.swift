@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CLibSSH2
+
+/// A remote file open for writing; owns one `LIBSSH2_SFTP_HANDLE` and keeps its client alive.
+///
+/// Always `close()` it and check the result: the server reports some write failures only there.
+/// After a failed write, close the file and start again; libssh2 has dropped the queued writes.
+public final class RemoteFile {
+    /// The remote path, as opened.
+    public let path: String
+    /// Bytes the server has acknowledged so far.
+    public private(set) var bytesWritten: Int64 = 0
+
+    private let client: SFTPClient
+    private var handle: OpaquePointer?
+
+    /// The sliding upload buffer: 64 SFTP write packets of 30000 bytes (libssh2's
+    /// `MAX_SFTP_OUTGOING_SIZE`), about one SSH channel window, so the pipe stays full.
+    static let bufferSize = 30_000 * 64
+
+    init(client: SFTPClient, handle: OpaquePointer, path: String) {
+        self.client = client
+        self.handle = handle
+        self.path = path
+        client.openFiles += 1
+    }
+
+    /// Writes all of `bytes` (`libssh2_sftp_write`, pipelined) and returns once the server has
+    /// acknowledged every byte.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return }
+        var acknowledged = 0
+        while acknowledged < bytes.count {
+            acknowledged += try writeChunk(base + acknowledged, count: bytes.count - acknowledged)
+        }
+    }
+
+    /// Writes all of `bytes`; see `write(_:)`.
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Streams the local file at `localPath` to this file through a 1,920,000-byte sliding buffer
+    /// (`libssh2_sftp_write`) and returns the number of bytes sent.
+    ///
+    /// libssh2's contract: a call returns how many bytes the server acknowledged, while the rest
+    /// may already be on the wire; the next call must start at the first unacknowledged byte with
+    /// those bytes unchanged (moving them is fine). The buffer is refilled only once half of it is
+    /// acknowledged, so that new data goes out as whole 30000-byte packets and the compacting
+    /// `memmove` copies each byte at most once.
+    public func write(contentsOf localPath: String) throws -> Int64 {
+        let fd = open(localPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.localError(localPath, operation: "open") }
+        defer { Glibc.close(fd) }
+        let capacity = Self.bufferSize
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
+
+        var start = 0  // first unacknowledged byte
+        var end = 0  // end of the data read so far
+        var endOfFile = false
+        var total: Int64 = 0
+        while true {
+            if !endOfFile && (end == 0 || start >= capacity / 2) {
+                memmove(buffer, buffer + start, end - start)
+                end -= start
+                start = 0
+                while end < capacity {
+                    let n = read(fd, buffer + end, capacity - end)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n >= 0 else { throw Self.localError(localPath, operation: "read") }
+                    if n == 0 {
+                        endOfFile = true
+                        break
+                    }
+                    end += n
+                }
+            }
+            if start == end { return total }
+            let acknowledged = try writeChunk(buffer + start, count: end - start)
+            start += acknowledged
+            total += Int64(acknowledged)
+        }
+    }
+
+    /// The file's size on the server, from the open handle (`libssh2_sftp_fstat_ex`).
+    public func size() throws -> Int64 {
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        if libssh2_sftp_fstat_ex(openHandle, &attributes, 0) != 0 {
+            throw client.error("cannot stat \(path)", operation: "libssh2_sftp_fstat_ex", path: path)
+        }
+        guard let size = SFTPClient.Attributes(attributes).size else {
+            throw SFTPError(.sizeMismatch, "the server does not report the size of \(path)", operation: "libssh2_sftp_fstat_ex", remotePath: path)
+        }
+        return size
+    }
+
+    /// Closes the handle (`libssh2_sftp_close_handle`) and reports the server's status: a failed
+    /// write may surface only here. The handle is gone afterwards, whatever the result.
+    public func close() throws {
+        guard let handle else { return }
+        self.handle = nil
+        client.openFiles -= 1
+        if client.session.isBroken { return }
+        if libssh2_sftp_close_handle(handle) != 0 {
+            throw client.error("cannot close \(path)", reason: writeFailureReason, operation: "libssh2_sftp_close_handle", path: path)
+        }
+    }
+
+    deinit {
+        if let handle {
+            client.openFiles -= 1
+            if !client.session.isBroken { _ = libssh2_sftp_close_handle(handle) }
+        }
+    }
+
+    private var openHandle: OpaquePointer {
+        guard let handle else { preconditionFailure("\(path) is closed") }
+        return handle
+    }
+
+    /// One `libssh2_sftp_write` call; returns the bytes acknowledged (0 means "call again").
+    private func writeChunk(_ data: UnsafePointer<CChar>, count: Int) throws -> Int {
+        let rc = libssh2_sftp_write(openHandle, data, count)
+        guard rc >= 0 else {
+            throw client.error("cannot write \(path)", reason: writeFailureReason, operation: "libssh2_sftp_write", path: path)
+        }
+        bytesWritten += Int64(rc)
+        return rc
+    }
+
+    /// The reason given for a failed write or close, or nil to explain the status as usual.
+    /// OpenSSH answers a full disk with a bare FX_FAILURE, so say what it most likely means.
+    private var writeFailureReason: String? {
+        let (code, _) = SSHSession.lastError(client.session.handle)
+        guard code == .sftpProtocol else { return nil }
+        let status = SFTPStatus(rawValue: libssh2_sftp_last_error(client.handle))
+        switch status {
+        case .failure, .noSpaceOnFilesystem, .quotaExceeded:
+            return "\(status.explanation); the server may be out of space or over quota"
+        default:
+            return nil
+        }
+    }
+
+    private static func localError(_ path: String, operation: String) -> SFTPError {
+        let failure = SystemError(errno)
+        return SFTPError(
+            .localFile, "cannot read local file \(path): \(failure.message.lowercased())", operation: operation,
+            message: failure.message)
+    }
+}
