@@ -21,9 +21,14 @@ public struct InputFileError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// The least room a reader offers a `ByteSource`: one UTF-8 character, so a transcoder can always
+/// write what its next input unit decodes to.
+let minimumReadSpace = 4
+
 /// Produces the UTF-8 bytes of an input, a chunk at a time.
 protocol ByteSource: AnyObject {
-    /// Fills up to `capacity` bytes at `buffer`; returns how many, 0 only at the end.
+    /// Fills up to `capacity` bytes at `buffer` (`capacity >= minimumReadSpace`); returns how many,
+    /// 0 only at the end.
     func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int
 }
 

@@ -87,7 +87,8 @@ public final class CSVReader {
             var names: [String] = []
             for k in 0..<record.count {
                 let name = record.string(k)
-                let column = columnOf(offset: record.start(k), recordStart: record.offsetInBuffer)
+                let column = columnOf(offset: fieldStartForError(k, recordStart: record.offsetInBuffer),
+                                      recordStart: record.offsetInBuffer)
                 if name.isEmpty {
                     throw CSVError(.emptyHeader(column: k + 1), file: fileName, line: record.line, column: column)
                 }
@@ -136,7 +137,7 @@ public final class CSVReader {
                 if expectedFields >= 0 && fieldCount != expectedFields {
                     if fieldCount > expectedFields {
                         throw error(.tooManyFields(expected: expectedFields, actual: fieldCount),
-                                    at: fieldStartForError(expectedFields), recordStart: start)
+                                    at: fieldStartForError(expectedFields, recordStart: start), recordStart: start)
                     }
                     throw error(.tooFewFields(expected: expectedFields, actual: fieldCount), at: contentEnd,
                                 recordStart: start)
@@ -151,9 +152,12 @@ public final class CSVReader {
 
     private var invalidKind: CSVError.Kind { options.encoding == .utf16 ? .invalidUTF16 : .invalidUTF8 }
 
-    private func fieldStartForError(_ k: Int) -> Int {
+    /// Where field `k` begins for an error message: at its opening quote when it is quoted.
+    private func fieldStartForError(_ k: Int, recordStart: Int) -> Int {
         let s = bounds[2 * k]
-        return s < 0 ? ~s : s
+        let start = s < 0 ? ~s : s
+        // An unquoted field starts the record or follows a delimiter, never a quote.
+        return start > recordStart && buffer[start - 1] == quote ? start - 1 : start
     }
 
     // MARK: - Parsing
@@ -294,7 +298,8 @@ public final class CSVReader {
             end = remaining
             position = 0
         }
-        if end == capacity {
+        // Transcoding sources turn one input byte or unit into up to 4 bytes: always leave room.
+        if capacity - end < minimumReadSpace {
             let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
             bigger.update(from: buffer, count: end)
             buffer.deallocate()
