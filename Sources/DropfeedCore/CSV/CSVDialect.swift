@@ -50,7 +50,8 @@ public struct CSVReadOptions: Sendable, Equatable {
 
 /// When the writer puts quotes around a field.
 public enum QuotePolicy: String, Sendable, Codable {
-    /// Only where needed: the delimiter, a quote, CR or LF, or a leading/trailing space.
+    /// Only where needed: the delimiter, a quote, CR or LF, a leading/trailing space, a leading
+    /// U+FEFF, or a record's only field when it is empty.
     case minimal
     /// Around every field.
     case always

@@ -12,8 +12,11 @@ public struct EncodingError: Error, Sendable, CustomStringConvertible {
 /// Writes CSV records in a vendor's dialect into a byte buffer.
 ///
 /// Fields are quoted when they hold the delimiter, a quote, CR or LF, or begin or end with a
-/// space (always, with `QuotePolicy.always`); quotes inside are doubled. What it writes reads back
-/// as the same values in Python's `csv` module, Excel and pandas.
+/// space (always, with `QuotePolicy.always`); quotes inside are doubled. Two more cases are quoted
+/// so they survive a reader: a field starting with U+FEFF (at the start of a file it would be taken
+/// for a byte-order mark) and a record of one empty field (written `""`, as Python does; an empty
+/// line is skipped by readers). What it writes reads back as the same values in Python's `csv`
+/// module, Excel and pandas.
 public struct CSVWriter {
     public let options: CSVWriteOptions
     /// The encoded bytes written so far.
@@ -38,14 +41,14 @@ public struct CSVWriter {
         utf8Row.removeAll(keepingCapacity: true)
         for (k, field) in fields.enumerated() {
             if k > 0 { utf8Row.append(options.delimiter) }
-            appendField(field)
+            appendField(field, alone: fields.count == 1)
         }
         utf8Row.append(contentsOf: lineEnding)
         try emit(utf8Row)
         records += 1
     }
 
-    private mutating func appendField(_ field: String) {
+    private mutating func appendField(_ field: String, alone: Bool) {
         let utf8 = field.utf8
         let needsQuotes: Bool
         if options.quote == .always {
@@ -54,6 +57,7 @@ public struct CSVWriter {
             let delimiter = options.delimiter
             needsQuotes = utf8.first == 0x20 || utf8.last == 0x20
                 || utf8.contains { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+                || (alone && utf8.isEmpty) || utf8.starts(with: [0xEF, 0xBB, 0xBF])
         }
         guard needsQuotes else {
             utf8Row.append(contentsOf: utf8)
@@ -83,8 +87,11 @@ public struct CSVWriter {
                 bytes.append(UInt8(unit >> 8))
             }
         case .iso88591, .windows1252:
+            let recordStart = bytes.count
             for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {
                 guard let byte = singleByte(scalar, options.encoding) else {
+                    // Leave no half record behind: a caller may report the row and go on.
+                    bytes.removeSubrange(recordStart...)
                     throw EncodingError(scalar: scalar, encoding: options.encoding)
                 }
                 bytes.append(byte)
