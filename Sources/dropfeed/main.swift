@@ -5,6 +5,10 @@ import DropfeedCore
 
 /// Every command: its one-line purpose and its handler.
 let commands: [(name: String, summary: String, help: String, run: ([String]) throws -> ExitCode)] = [
+    ("plan", "dry run: what each target would receive, and why", FeedCommands.planHelp, FeedCommands.plan),
+    ("run", "map, diff, deliver, then commit each target's snapshot", FeedCommands.runHelp, FeedCommands.run),
+    ("validate", "check the config, the mappings and the source header", FeedCommands.validateHelp, FeedCommands.validate),
+    ("state", "list, show, reset or roll back targets' snapshots", StateCommand.help, StateCommand.run),
     ("diff", "compare two CSV files by key (csv-diff compatible --json)", DiffCommand.help, DiffCommand.run),
 ]
 

@@ -106,6 +106,12 @@ private let windows1252Reverse: [UInt32: UInt8] = {
     return map
 }()
 
+/// Whether every character of `value` exists in the single-byte `encoding`.
+func isRepresentable(_ value: String, in encoding: TextEncoding) -> Bool {
+    if value.utf8.allSatisfy({ $0 < 0x80 }) { return true }
+    return value.unicodeScalars.allSatisfy { singleByte($0, encoding) != nil }
+}
+
 private func singleByte(_ scalar: Unicode.Scalar, _ encoding: TextEncoding) -> UInt8? {
     let v = scalar.value
     if v < 0x80 { return UInt8(v) }

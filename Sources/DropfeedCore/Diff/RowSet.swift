@@ -1,0 +1,112 @@
+/// A keyed set of rows with the same columns: values packed in one byte arena, plus a
+/// `KeyIndex` (key hash, row hash, where the row is) for matching against another set.
+///
+/// Used for a target's mapped rows and for its snapshot (the rows last delivered).
+struct RowSet {
+    let columns: [String]
+    let keyPositions: [Int]
+    var index: KeyIndex
+    /// Rows one after another; each field is a 4-byte little-endian length and its UTF-8 bytes.
+    var arena: [UInt8]
+
+    init(columns: [String], keyPositions: [Int], capacity: Int = 0) {
+        self.columns = columns
+        self.keyPositions = keyPositions
+        index = KeyIndex(capacity: capacity)
+        arena = []
+        arena.reserveCapacity(capacity * 64)
+    }
+
+    init(columns: [String], keyPositions: [Int], index: KeyIndex, arena: [UInt8]) {
+        self.columns = columns
+        self.keyPositions = keyPositions
+        self.index = index
+        self.arena = arena
+    }
+
+    var count: Int { index.entries.count }
+
+    /// Appends a row (as many values as `columns`).
+    mutating func append(_ row: [String], line: Int = 0) {
+        let start = arena.count
+        var h = RowHash.seed
+        for var value in row {
+            value.withUTF8 { bytes in
+                let n = UInt32(bytes.count)
+                arena.append(UInt8(truncatingIfNeeded: n))
+                arena.append(UInt8(truncatingIfNeeded: n >> 8))
+                arena.append(UInt8(truncatingIfNeeded: n >> 16))
+                arena.append(UInt8(truncatingIfNeeded: n >> 24))
+                arena.append(contentsOf: bytes)
+                h = RowHash.combine(h, bytes)
+            }
+        }
+        let length = arena.count - start
+        arena.withUnsafeBufferPointer { buffer in
+            let starts = RowSet.fieldStarts(buffer, at: start, count: row.count)
+            index.append(partCount: keyPositions.count, part: { k in
+                let s = starts[keyPositions[k]]
+                return UnsafeBufferPointer(rebasing: buffer[s.0..<(s.0 + s.1)])
+            }, rowHash: h, location: Int64(start), length: length, line: line)
+        }
+    }
+
+    /// (offset, length) of each field of the row at `start`.
+    private static func fieldStarts(_ buffer: UnsafeBufferPointer<UInt8>, at start: Int, count: Int) -> [(Int, Int)] {
+        var out: [(Int, Int)] = []
+        out.reserveCapacity(count)
+        var i = start
+        for _ in 0..<count {
+            let n = Int(buffer[i]) | Int(buffer[i + 1]) << 8 | Int(buffer[i + 2]) << 16 | Int(buffer[i + 3]) << 24
+            out.append((i + 4, n))
+            i += 4 + n
+        }
+        return out
+    }
+
+    /// The values of the row an entry points at.
+    func row(_ entry: KeyEntry) -> [String] {
+        arena.withUnsafeBufferPointer { buffer in
+            RowSet.fieldStarts(buffer, at: Int(entry.location), count: columns.count).map {
+                String(decoding: UnsafeBufferPointer(rebasing: buffer[$0.0..<($0.0 + $0.1)]), as: UTF8.self)
+            }
+        }
+    }
+
+    /// The raw bytes of a row (length-prefixed fields), to copy it into another set.
+    func rawRow(_ entry: KeyEntry) -> ArraySlice<UInt8> {
+        arena[Int(entry.location)..<(Int(entry.location) + Int(entry.length))]
+    }
+
+    /// Entry positions ordered by key, comparing key values component by component as bytes.
+    func keyOrder(_ positions: [Int]? = nil) -> [Int] {
+        let all = positions ?? Array(index.entries.indices)
+        let parts = keyPositions.count
+        return index.keyBytes.withUnsafeBufferPointer { keys in
+            let entries = index.entries
+            return all.sorted { a, b in
+                RowSet.keyLess(keys, entries[a], keys, entries[b], parts: parts)
+            }
+        }
+    }
+
+    /// Whether key `a` sorts before key `b` (component-wise byte order).
+    static func keyLess(_ ka: UnsafeBufferPointer<UInt8>, _ a: KeyEntry, _ kb: UnsafeBufferPointer<UInt8>, _ b: KeyEntry,
+                        parts: Int) -> Bool {
+        if parts == 1 { return KeyIndex.compare(ka, a, kb, b) < 0 }
+        var i = Int(a.keyStart), j = Int(b.keyStart)
+        let endA = i + Int(a.keyLength), endB = j + Int(b.keyLength)
+        while i < endA && j < endB {
+            let na = Int(ka[i]) | Int(ka[i + 1]) << 8 | Int(ka[i + 2]) << 16 | Int(ka[i + 3]) << 24
+            let nb = Int(kb[j]) | Int(kb[j + 1]) << 8 | Int(kb[j + 2]) << 16 | Int(kb[j + 3]) << 24
+            i += 4
+            j += 4
+            let n = min(na, nb)
+            for k in 0..<n where ka[i + k] != kb[j + k] { return ka[i + k] < kb[j + k] }
+            if na != nb { return na < nb }
+            i += na
+            j += nb
+        }
+        return endA - i < endB - j
+    }
+}

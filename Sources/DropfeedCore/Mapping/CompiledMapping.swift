@@ -1,0 +1,205 @@
+import Foundation
+
+/// A mapping bound to the source header: column names resolved to positions, ready to run.
+struct CompiledMapping: @unchecked Sendable {
+    let mapping: Mapping
+    private let conditions: [(Int, Condition)]
+    private let columns: [CompiledColumn]
+    let keyPositions: [Int]
+    private let required: [Int]
+
+    enum Outcome {
+        /// Filtered out by `where`.
+        case skipped
+        /// Passed `where` but could not be mapped; `key` when the output key could be computed.
+        case rejected(key: [String]?, reason: String)
+        case row([String])
+    }
+
+    private enum Start {
+        case columns([Int])
+        case template([TemplatePiece])
+        case constant(String)
+    }
+
+    private enum TemplatePiece {
+        case text(String)
+        case column(Int)
+    }
+
+    private struct CompiledColumn {
+        let spec: ColumnSpec
+        let start: Start
+        let lookup: Int?
+    }
+
+    /// The source columns `mapping` reads (for `SourceTable`'s `needed`).
+    static func sourceColumns(of mapping: Mapping) -> Set<String> {
+        var names = Set(mapping.conditions.map(\.column))
+        for column in mapping.columns {
+            switch column.source {
+            case .from(let list): names.formUnion(list)
+            case .template(let t): names.formUnion(t.placeholders)
+            case .value: break
+            }
+            if let lookup = column.lookup { names.insert(lookup) }
+        }
+        return names
+    }
+
+    /// Problems binding `mapping` to a source `header` (unknown columns, lookups on a composite key).
+    static func problems(_ mapping: Mapping, header: [String], sourceKey: [String]) -> [ConfigProblem] {
+        var out: [ConfigProblem] = []
+        func check(_ name: String, _ path: String) {
+            if !header.contains(name) {
+                out.append(ConfigProblem(file: mapping.file, path: path,
+                                         message: "no source column `\(name)`" + suggestion(for: name, in: header)))
+            }
+        }
+        for (k, c) in mapping.conditions.enumerated() { check(c.column, "where[\(k)].column") }
+        for (k, column) in mapping.columns.enumerated() {
+            switch column.source {
+            case .from(let list):
+                for (j, name) in list.enumerated() { check(name, list.count == 1 ? "columns[\(k)].from" : "columns[\(k)].from[\(j)]") }
+            case .template(let t):
+                for name in t.placeholders { check(name, "columns[\(k)].template") }
+            case .value: break
+            }
+            if let lookup = column.lookup {
+                check(lookup, "columns[\(k)].lookup")
+                if sourceKey.count != 1 {
+                    out.append(ConfigProblem(file: mapping.file, path: "columns[\(k)].lookup",
+                                             message: "lookup needs a single-column source key"))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Binds `mapping` to the table's kept columns; call `problems` first.
+    init(_ mapping: Mapping, table: SourceTable) {
+        self.mapping = mapping
+        let position = { (name: String) in table.columnIndex[name]! }
+        conditions = mapping.conditions.map { (position($0.column), $0) }
+        columns = mapping.columns.map { spec in
+            let start: Start
+            switch spec.source {
+            case .from(let names): start = .columns(names.map(position))
+            case .template(let t):
+                start = .template(t.parts.map {
+                    switch $0 {
+                    case .text(let s): return .text(s)
+                    case .placeholder(let name): return .column(position(name))
+                    }
+                })
+            case .value(let v): start = .constant(v)
+            }
+            return CompiledColumn(spec: spec, start: start, lookup: spec.lookup.map(position))
+        }
+        let names = mapping.columnNames
+        keyPositions = mapping.key.map { names.firstIndex(of: $0)! }
+        required = mapping.required.map { names.firstIndex(of: $0)! }
+    }
+
+    /// Maps one source row (its kept values); `lookup(key, column)` reads another row's value.
+    func evaluate(_ values: [String], lookup: (String, Int) -> String?, lookupMisses: inout Int) -> Outcome {
+        for (position, condition) in conditions where !condition.holds(values[position]) { return .skipped }
+        var out: [String] = []
+        out.reserveCapacity(columns.count)
+        var failure: String?
+        for column in columns {
+            var value: String
+            switch column.start {
+            case .columns(let positions):
+                value = positions.lazy.map { values[$0] }.first { !$0.isEmpty } ?? ""
+            case .template(let pieces):
+                value = ""
+                for piece in pieces {
+                    switch piece {
+                    case .text(let s): value += s
+                    case .column(let p): value += values[p]
+                    }
+                }
+            case .constant(let v):
+                value = v
+            }
+            let spec = column.spec
+            if let target = column.lookup, !value.isEmpty {
+                if let found = lookup(value, target) { value = found } else {
+                    value = ""
+                    lookupMisses += 1
+                }
+            } else if column.lookup != nil {
+                value = ""
+            }
+            if let map = spec.map {
+                if let mapped = map[value] { value = mapped } else if let d = spec.defaultValue { value = d }
+            } else if value.isEmpty, let d = spec.defaultValue {
+                value = d
+            }
+            if let date = spec.date {
+                if let converted = date.convert(value) { value = converted } else if failure == nil {
+                    failure = "`\(spec.name)`: `\(value)` is not a date like \(date.from)"
+                }
+            }
+            for transform in spec.transforms { value = apply(transform, to: value) }
+            if mapping.output.formulaGuard { value = guardFormula(value) }
+            out.append(value)
+        }
+        let key = keyPositions.map { out[$0] }
+        let encoding = mapping.output.dialect.encoding
+        if failure == nil, encoding == .windows1252 || encoding == .iso88591 {
+            for (k, value) in out.enumerated() where !isRepresentable(value, in: encoding) {
+                failure = "`\(columns[k].spec.name)`: `\(value)` cannot be written in \(encoding.rawValue) (add the ascii transform)"
+                break
+            }
+        }
+        if let failure { return .rejected(key: key.contains("") ? nil : key, reason: failure) }
+        for position in required where out[position].isEmpty {
+            return .rejected(key: key.contains("") ? nil : key, reason: "required column `\(mapping.columns[position].name)` is empty")
+        }
+        if let k = keyPositions.first(where: { out[$0].isEmpty }) {
+            return .rejected(key: nil, reason: "key column `\(mapping.columns[k].name)` is empty")
+        }
+        return .row(out)
+    }
+}
+
+/// Applies one transform step.
+func apply(_ transform: Transform, to value: String) -> String {
+    switch transform {
+    case .trim: return value.trimmingCharacters(in: .whitespacesAndNewlines)
+    case .lower: return value.lowercased()
+    case .upper: return value.uppercased()
+    case .ascii: return asciiFolded(value)
+    case .truncate(let n): return value.count <= n ? value : String(value.prefix(n))
+    case .replace(let pattern, let with): return pattern.replacing(in: value, with: with)
+    }
+}
+
+/// Prefixes `'` to a cell starting with `=` `+` `-` `@` TAB or CR, so spreadsheet programs
+/// show it as text instead of running it (OWASP "CSV injection").
+func guardFormula(_ value: String) -> String {
+    guard let first = value.utf8.first else { return value }
+    switch first {
+    case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: return "'" + value
+    default: return value
+    }
+}
+
+private let asciiReplacements: [Character: String] = [
+    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l", "Ł": "L",
+    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ı": "i", "ħ": "h", "Ħ": "H",
+    "‘": "'", "’": "'", "“": "\"", "”": "\"", "–": "-", "—": "-", "…": "...", "\u{00A0}": " ",
+]
+
+/// `value` with diacritics stripped and everything still outside ASCII replaced or dropped.
+func asciiFolded(_ value: String) -> String {
+    if value.utf8.allSatisfy({ $0 < 0x80 }) { return value }
+    let folded = value.folding(options: .diacriticInsensitive, locale: nil)
+    var out = ""
+    for c in folded {
+        if c.isASCII { out.append(c) } else if let r = asciiReplacements[c] { out += r }
+    }
+    return out
+}

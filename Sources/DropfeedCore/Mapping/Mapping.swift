@@ -1,0 +1,137 @@
+/// A target's mapping: which source rows it takes and how it shapes them into the vendor's columns.
+///
+/// Read from `mappings/<target>.json` (JSON5, `version: 1`); see README "Mapping reference".
+public struct Mapping: Sendable {
+    /// The file it was read from, for messages.
+    public var file: String
+    /// The output column(s) identifying a record at the vendor.
+    public var key: [String]
+    public var conditions: [Condition]
+    public var columns: [ColumnSpec]
+    /// Output columns that must not be empty; a row failing this is rejected and reported.
+    public var required: [String]
+    public var output: OutputSpec
+    public var safety: Safety
+
+    /// The output column names, in order.
+    public var columnNames: [String] { columns.map(\.name) }
+}
+
+/// A `where` condition; a row is taken only when all hold.
+public struct Condition: Sendable {
+    public enum Test: Sendable {
+        case isIn(Set<String>)
+        case notIn(Set<String>)
+        case matches(Pattern)
+        case notEmpty(Bool)
+        case equals(String)
+    }
+
+    public var column: String
+    public var test: Test
+
+    func holds(_ value: String) -> Bool {
+        switch test {
+        case .isIn(let set): return set.contains(value)
+        case .notIn(let set): return !set.contains(value)
+        case .matches(let pattern): return pattern.matches(value)
+        case .notEmpty(let wanted): return value.isEmpty != wanted
+        case .equals(let expected): return value == expected
+        }
+    }
+}
+
+/// Where an output column's value starts from.
+public enum ValueSource: Sendable {
+    /// The first non-empty of these source columns (one column is the common case).
+    case from([String])
+    /// Text with `{column}` placeholders.
+    case template(Template)
+    /// A constant.
+    case value(String)
+}
+
+/// One output column: a source, then `lookup`, `map`/`default`, `date`, then `transform` steps.
+public struct ColumnSpec: Sendable {
+    public var name: String
+    public var source: ValueSource
+    /// Replace the value by this source column of the source row whose key equals the value.
+    public var lookup: String?
+    public var map: [String: String]?
+    /// With `map`: the value for unmatched input; without `map`: the value when empty.
+    public var defaultValue: String?
+    public var date: DateConversion?
+    public var transforms: [Transform]
+}
+
+/// A value transformation, applied in the order written.
+public enum Transform: Sendable {
+    case trim
+    case lower
+    case upper
+    /// Strip diacritics and drop what is still not ASCII.
+    case ascii
+    /// Keep at most N characters (extended grapheme clusters).
+    case truncate(Int)
+    case replace(Pattern, with: String)
+}
+
+/// How a delete reaches the vendor.
+public enum DeletePolicy: Sendable, Equatable {
+    /// A row with the delete action and the values last delivered.
+    case row
+    /// Not sent at all.
+    case omit
+    /// Sent as an update: the last delivered values with these columns overwritten.
+    case set([String: String])
+}
+
+public enum OutputMode: String, Sendable {
+    case full, delta, both
+}
+
+/// The action column of a delta file.
+public struct ActionSpec: Sendable, Equatable {
+    public var column: String
+    public var add: String
+    public var update: String
+    public var delete: String
+
+    public static let standard = ActionSpec(column: "action", add: "add", update: "update", delete: "delete")
+}
+
+/// What files a target gets and how they are written.
+public struct OutputSpec: Sendable {
+    /// A name template: `{target} {date} {time} {kind} {seq}`.
+    public var fileTemplate: String
+    public var mode: OutputMode
+    public var dialect: CSVWriteOptions
+    /// The delta files' action column; nil means delta files have none.
+    public var action: ActionSpec?
+    public var deletes: DeletePolicy
+    /// Neutralise cells starting with `=` `+` `-` `@` TAB or CR (OWASP CSV injection).
+    public var formulaGuard: Bool
+    /// Send a header-only delta when nothing changed.
+    public var sendEmptyDelta: Bool
+    /// Upload a `NAME.sha256` sidecar after each file.
+    public var checksum: Bool
+    /// Upload an empty `NAME<trigger>` after each file (e.g. `.done`).
+    public var trigger: String?
+}
+
+/// Per-target limits that hold a run instead of delivering damage.
+public struct Safety: Sendable {
+    public enum OnExceed: String, Sendable {
+        /// Nothing is delivered for the target.
+        case hold
+        /// Adds and updates go; deletes stay pending (and are found again next run).
+        case holdDeletes = "hold-deletes"
+    }
+
+    public var maxDeletes: Int?
+    public var maxDeletePercent: Double?
+    public var maxUpdatePercent: Double?
+    public var onExceed: OnExceed
+
+    public static let none = Safety(maxDeletes: nil, maxDeletePercent: nil, maxUpdatePercent: nil, onExceed: .hold)
+}

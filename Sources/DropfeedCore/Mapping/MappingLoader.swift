@@ -1,0 +1,301 @@
+/// Reads mapping files into `Mapping`s, logging every problem with its JSON path.
+enum MappingLoader {
+    static func load(path: String, displayName: String, log: ProblemLog) -> Mapping? {
+        guard let root = loadConfigNode(path: path, displayName: displayName, log: log),
+              var object = ObjectReader(root, path: "", log: log) else { return nil }
+        let before = log.problems.count
+        checkVersion(&object)
+        let key = object.stringList("key", required: true) ?? []
+        let conditions = readConditions(&object)
+        let columns = readColumns(&object)
+        let required = object.stringList("required", allowEmpty: true) ?? []
+        let output = readOutput(object.node("output"), path: "output", log: log)
+        let safety = readSafety(object.node("safety"), path: "safety", log: log)
+        object.finish()
+
+        let names = columns.map(\.name)
+        var seen = Set<String>()
+        for (k, name) in names.enumerated() where !seen.insert(name).inserted {
+            log.add("columns[\(k)].name", "duplicate output column `\(name)`")
+        }
+        for name in key where !names.contains(name) {
+            log.add("key", "`\(name)` is not an output column" + suggestion(for: name, in: names))
+        }
+        for name in required where !names.contains(name) {
+            log.add("required", "`\(name)` is not an output column" + suggestion(for: name, in: names))
+        }
+        if let output {
+            if case .set(let values) = output.deletes {
+                for name in values.keys.sorted() where !names.contains(name) {
+                    log.add("output.deletes.set.\(name)", "not an output column" + suggestion(for: name, in: names))
+                }
+            }
+            if let action = output.action, names.contains(action.column) {
+                log.add("output.action.column", "`\(action.column)` is also an output column")
+            }
+            if output.mode == .both && !output.fileTemplate.contains("{kind}") {
+                log.add("output.file", "mode \"both\" writes two files a run: put {kind} in the name")
+            }
+            if output.action == nil && output.deletes == .row && output.mode != .full {
+                log.add("output.deletes", "deletes: \"row\" needs an action column to tell deletes apart (set output.action, or use \"omit\" or {set: …})")
+            }
+        }
+        guard log.problems.count == before, let output, let safety, !columns.isEmpty else { return nil }
+        return Mapping(file: displayName, key: key, conditions: conditions, columns: columns, required: required,
+                       output: output, safety: safety)
+    }
+
+    static func checkVersion(_ object: inout ObjectReader) {
+        guard let version = object.number("version", min: -.infinity) else {
+            if !object.has("version") { object.log.add("version", "required (write `version: 1`)") }
+            return
+        }
+        if version != 1 { object.log.add("version", "unsupported version \(formatNumber(version)) (this dropfeed reads version 1)") }
+    }
+
+    private static func readConditions(_ object: inout ObjectReader) -> [Condition] {
+        guard let node = object.node("where") else { return [] }
+        guard case .array(let items) = node else {
+            object.log.add("where", "expected a list of conditions, found \(node.typeName)")
+            return []
+        }
+        var out: [Condition] = []
+        for (k, item) in items.enumerated() {
+            let path = "where[\(k)]"
+            guard var c = ObjectReader(item, path: path, log: object.log) else { continue }
+            let column = c.string("column", required: true)
+            var tests: [Condition.Test] = []
+            if let list = c.stringList("in", allowEmpty: true) { tests.append(.isIn(Set(list))) }
+            if let list = c.stringList("notIn", allowEmpty: true) { tests.append(.notIn(Set(list))) }
+            if let regex = c.string("matches") {
+                do { tests.append(.matches(try Pattern(regex))) } catch { object.log.add("\(path).matches", "\(error)") }
+            }
+            if let flag = c.bool("notEmpty") { tests.append(.notEmpty(flag)) }
+            if let value = c.string("equals") { tests.append(.equals(value)) }
+            c.finish()
+            if tests.count != 1 && !(tests.isEmpty && object.log.problems.last?.path.hasPrefix(path) == true) {
+                object.log.add(path, "needs exactly one of in, notIn, matches, notEmpty, equals")
+            }
+            if let column, tests.count == 1 { out.append(Condition(column: column, test: tests[0])) }
+        }
+        return out
+    }
+
+    private static func readColumns(_ object: inout ObjectReader) -> [ColumnSpec] {
+        guard let node = object.node("columns") else {
+            object.log.add("columns", "required")
+            return []
+        }
+        guard case .array(let items) = node, !items.isEmpty else {
+            object.log.add("columns", "expected a non-empty list of columns")
+            return []
+        }
+        var out: [ColumnSpec] = []
+        for (k, item) in items.enumerated() {
+            let path = "columns[\(k)]"
+            guard var c = ObjectReader(item, path: path, log: object.log) else { continue }
+            let name = c.string("name", required: true)
+            var sources: [ValueSource] = []
+            if let from = c.stringList("from") { sources.append(.from(from)) }
+            if let text = c.string("template") {
+                do { sources.append(.template(try Template(text))) } catch { object.log.add("\(path).template", "\(error)") }
+            }
+            if let value = c.string("value") { sources.append(.value(value)) }
+            if sources.count > 1 || (sources.isEmpty && !c.has("template")) {
+                object.log.add(path, "needs exactly one of from, template, value")
+            }
+            let lookup = c.string("lookup")
+            var map: [String: String]?
+            if let node = c.node("map") {
+                if case .object(let pairs) = node {
+                    var m: [String: String] = [:]
+                    for (key, value) in pairs {
+                        if case .string(let s) = value { m[key] = s } else {
+                            object.log.add("\(path).map.\(key)", "expected a string, found \(value.typeName)")
+                        }
+                    }
+                    map = m
+                } else {
+                    object.log.add("\(path).map", "expected an object of value → replacement, found \(node.typeName)")
+                }
+            }
+            let defaultValue = c.string("default")
+            var date: DateConversion?
+            if let node = c.node("date") {
+                if var d = ObjectReader(node, path: "\(path).date", log: object.log) {
+                    let from = d.string("from", required: true), to = d.string("to", required: true)
+                    d.finish()
+                    if let from, let to {
+                        do { date = try DateConversion(from: from, to: to) } catch { object.log.add("\(path).date", "\(error)") }
+                    }
+                }
+            }
+            let transforms = readTransforms(c.node("transform"), path: "\(path).transform", log: object.log)
+            c.finish()
+            if let name, let source = sources.first, sources.count == 1 {
+                out.append(ColumnSpec(name: name, source: source, lookup: lookup, map: map, defaultValue: defaultValue,
+                                      date: date, transforms: transforms))
+            }
+        }
+        return out
+    }
+
+    private static func readTransforms(_ node: ConfigNode?, path: String, log: ProblemLog) -> [Transform] {
+        guard let node else { return [] }
+        let items: [ConfigNode]
+        switch node {
+        case .array(let list): items = list
+        case .string, .object: items = [node]
+        default:
+            log.add(path, "expected a list of transforms, found \(node.typeName)")
+            return []
+        }
+        var out: [Transform] = []
+        let names = ["trim", "lower", "upper", "ascii", "truncate", "replace"]
+        for (k, item) in items.enumerated() {
+            let itemPath = "\(path)[\(k)]"
+            switch item {
+            case .string(let name):
+                switch name {
+                case "trim": out.append(.trim)
+                case "lower": out.append(.lower)
+                case "upper": out.append(.upper)
+                case "ascii": out.append(.ascii)
+                default: log.add(itemPath, "unknown transform `\(name)`" + suggestion(for: name, in: names))
+                }
+            case .object:
+                guard var t = ObjectReader(item, path: itemPath, log: log) else { continue }
+                if t.has("truncate") {
+                    if let n = t.integer("truncate", min: 1) { out.append(.truncate(n)) }
+                } else if t.has("replace") {
+                    let regex = t.string("replace"), with = t.string("with", required: true)
+                    if let regex, let with {
+                        do { out.append(.replace(try Pattern(regex), with: with)) } catch { log.add("\(itemPath).replace", "\(error)") }
+                    }
+                } else {
+                    log.add(itemPath, "expected { truncate: N } or { replace: REGEX, with: TEXT }")
+                    _ = t.node("truncate")
+                    _ = t.node("replace")
+                    _ = t.node("with")
+                    continue
+                }
+                t.finish()
+            default:
+                log.add(itemPath, "expected a transform name or object, found \(item.typeName)")
+            }
+        }
+        return out
+    }
+
+    private static func readOutput(_ node: ConfigNode?, path: String, log: ProblemLog) -> OutputSpec? {
+        guard let node else {
+            log.add(path, "required (at least `file`)")
+            return nil
+        }
+        guard var o = ObjectReader(node, path: path, log: log) else { return nil }
+        let before = log.problems.count
+        let file = o.string("file", required: true) ?? ""
+        if !file.isEmpty { checkFileTemplate(file, path: o.child("file"), log: log) }
+        let mode = o.choice("mode", OutputMode.self, choices: ["full", "delta", "both"]) ?? .delta
+        var dialect = CSVWriteOptions()
+        if let header = o.bool("header") { dialect.header = header }
+        if let d = o.string("delimiter") {
+            if let byte = CSVReadOptions.delimiter(named: d) { dialect.delimiter = byte } else {
+                log.add(o.child("delimiter"), "must be one ASCII character such as , ; | or \\t")
+            }
+        }
+        if let q = o.choice("quote", QuotePolicy.self, choices: ["minimal", "always"]) { dialect.quote = q }
+        if let l = o.choice("lineEnding", LineEnding.self, choices: ["crlf", "lf"]) { dialect.lineEnding = l }
+        if let bom = o.bool("bom") { dialect.bom = bom }
+        if let e = o.string("encoding") {
+            if let encoding = TextEncoding(name: e) { dialect.encoding = encoding } else {
+                log.add(o.child("encoding"), "unknown encoding `\(e)` (utf-8, windows-1252, iso-8859-1, utf-16)")
+            }
+        }
+        var action: ActionSpec? = .standard
+        if let node = o.node("action") {
+            if case .bool(false) = node {
+                action = nil
+            } else if var a = ObjectReader(node, path: o.child("action"), log: log) {
+                action = ActionSpec(column: a.string("column") ?? "action", add: a.string("add") ?? "add",
+                                    update: a.string("update") ?? "update", delete: a.string("delete") ?? "delete")
+                a.finish()
+            }
+        }
+        var deletes = DeletePolicy.row
+        if let node = o.node("deletes") {
+            switch node {
+            case .string("row"): deletes = .row
+            case .string("omit"): deletes = .omit
+            case .object:
+                if var d = ObjectReader(node, path: o.child("deletes"), log: log) {
+                    if let set = d.node("set"), case .object(let pairs) = set {
+                        var values: [String: String] = [:]
+                        for (k, v) in pairs {
+                            if case .string(let s) = v { values[k] = s } else {
+                                log.add("\(o.child("deletes")).set.\(k)", "expected a string, found \(v.typeName)")
+                            }
+                        }
+                        deletes = .set(values)
+                    } else {
+                        log.add(o.child("deletes"), "expected { set: { column: value, … } }")
+                    }
+                    d.finish()
+                }
+            default:
+                log.add(o.child("deletes"), "must be \"row\", \"omit\" or { set: { column: value } }")
+            }
+        }
+        let formulaGuard = o.bool("formulaGuard") ?? false
+        var sendEmpty = false
+        if let e = o.string("emptyDelta") {
+            switch e {
+            case "skip": sendEmpty = false
+            case "send": sendEmpty = true
+            default: log.add(o.child("emptyDelta"), "must be \"skip\" or \"send\"")
+            }
+        }
+        var checksum = false
+        if let c = o.string("checksum") {
+            if c == "sha256" { checksum = true } else { log.add(o.child("checksum"), "only \"sha256\" is supported") }
+        }
+        let trigger = o.string("trigger")
+        if let trigger, trigger.isEmpty || trigger.contains("/") {
+            log.add(o.child("trigger"), "must be a non-empty suffix without `/`, such as \".done\"")
+        }
+        o.finish()
+        guard log.problems.count == before else { return nil }
+        return OutputSpec(fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
+                          formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger)
+    }
+
+    static let fileFields = ["target", "date", "time", "kind", "seq"]
+
+    private static func checkFileTemplate(_ file: String, path: String, log: ProblemLog) {
+        do {
+            let template = try Template(file)
+            for name in template.placeholders where !fileFields.contains(name) {
+                log.add(path, "unknown field {\(name)} (use {target} {date} {time} {kind} {seq})" + suggestion(for: name, in: fileFields))
+            }
+            let literal = template.parts.compactMap { if case .text(let t) = $0 { return t } else { return nil } }.joined()
+            if literal.contains("/") || literal.contains("\\") || file.hasPrefix(".") {
+                log.add(path, "must be a plain file name, not a path")
+            }
+        } catch {
+            log.add(path, "\(error)")
+        }
+    }
+
+    private static func readSafety(_ node: ConfigNode?, path: String, log: ProblemLog) -> Safety? {
+        guard let node else { return Safety.none }
+        guard var s = ObjectReader(node, path: path, log: log) else { return nil }
+        let before = log.problems.count
+        let safety = Safety(
+            maxDeletes: s.integer("maxDeletes"),
+            maxDeletePercent: s.number("maxDeletePercent", max: 100),
+            maxUpdatePercent: s.number("maxUpdatePercent", max: 100),
+            onExceed: s.choice("onExceed", Safety.OnExceed.self, choices: ["hold", "hold-deletes"]) ?? .hold)
+        s.finish()
+        return log.problems.count == before ? safety : nil
+    }
+}

@@ -1,0 +1,327 @@
+import Dispatch
+import Foundation
+
+/// Makes the `FileDrop` for a target's `deliver` setting. The executable supplies SFTP;
+/// the core knows only local folders.
+public protocol DropProvider: Sendable {
+    func drop(for target: TargetConfig) throws -> FileDrop
+}
+
+/// Delivers to local folders only; an SFTP target fails with a clear message.
+public struct DirectoryDropProvider: DropProvider {
+    public init() {}
+
+    public func drop(for target: TargetConfig) throws -> FileDrop {
+        switch target.deliver {
+        case .directory(let folder): return DirectoryDrop(folder: folder)
+        case .sftp: throw FileDropError("this build has no SFTP delivery")
+        }
+    }
+}
+
+/// What `plan` and `run` were asked to do.
+public struct RunOptions: Sendable {
+    public enum Command: String, Sendable { case plan, run }
+
+    public var command: Command
+    /// Only these targets (all when empty).
+    public var targets: [String]
+    /// Approve up to this many deletes per target for this run (`--allow-deletes N`).
+    public var allowDeletes: Int?
+    /// `plan --out DIR`: keep the files it would send, in `DIR/<target>/`.
+    public var outDir: String?
+
+    public init(command: Command, targets: [String] = [], allowDeletes: Int? = nil, outDir: String? = nil) {
+        self.command = command
+        self.targets = targets
+        self.allowDeletes = allowDeletes
+        self.outDir = outDir
+    }
+}
+
+/// A `--target` that the config does not have (exit 64).
+public struct UnknownTargetError: CodedError {
+    public var name: String
+    public var known: [String]
+    public init(name: String, known: [String]) {
+        self.name = name
+        self.known = known
+    }
+    public var exitCode: ExitCode { .usage }
+    public var description: String {
+        "no target `\(name)` in the config" + suggestion(for: name, in: known) + " (targets: \(known.joined(separator: ", ")))"
+    }
+}
+
+/// The pipeline of `plan` and `run`: finish interrupted deliveries, read the source once, map,
+/// diff and gate each target, write its files, deliver them, and only then commit its snapshot.
+public final class FeedRunner: @unchecked Sendable {
+    let config: FeedConfig
+    let options: RunOptions
+    let clock: RunClock
+    let drops: DropProvider
+
+    public init(config: FeedConfig, options: RunOptions, clock: RunClock = .now(), drops: DropProvider) {
+        self.config = config
+        self.options = options
+        self.clock = clock
+        self.drops = drops
+    }
+
+    /// Runs the pipeline; never throws: every failure is in the report, with its exit code.
+    public func execute() -> RunReport {
+        var report = RunReport(command: options.command.rawValue, runId: clock.runId, startedAt: clock.iso,
+                               sourcePath: config.source.displayPath)
+        let isRun = options.command == .run
+        let selected: [TargetConfig]
+        var lock: StateLock?
+        do {
+            selected = try selectTargets()
+            if isRun { lock = try StateLock(stateDir: config.stateDir) }
+        } catch {
+            report.error = "\(error)"
+            report.errorCode = ExitCode(for: error)
+            return report
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        // 1. Finish what an interrupted run left pending (plan only reports it).
+        var finished: [String: TargetOutcome] = [:]
+        var recovered: [String: [String]] = [:]
+        for target in selected {
+            let state = TargetState(stateDir: config.stateDir, target: target.name)
+            do {
+                guard let journal = try state.pendingJournal() else { continue }
+                if isRun {
+                    recovered[target.name] = try deliver(journal: journal, state: state, target: target, recovering: true)
+                } else {
+                    recovered[target.name] = journal.files.filter { $0.delivered != true }.map(\.name)
+                }
+            } catch {
+                var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
+                outcome.error = "finishing the interrupted delivery failed: \(error)"
+                outcome.exitCode = error is StateError ? .cannotCreate : .unavailable
+                if let e = error as? CodedError, !(error is StateError) { outcome.exitCode = e.exitCode }
+                finished[target.name] = outcome
+            }
+        }
+
+        // 2. Read the source once, for every target still to plan.
+        let remaining = selected.filter { finished[$0.name] == nil }
+        var table: SourceTable?
+        if !remaining.isEmpty {
+            do {
+                table = try readSource(for: remaining)
+                report.sourceRows = table!.rowCount
+                report.sourceSHA256 = table!.sha256
+                try checkSourceGates(table!)
+            } catch {
+                report.error = "\(error)"
+                report.errorCode = ExitCode(for: error)
+                report.targets = selected.map { target in
+                    finished[target.name] ?? {
+                        var o = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
+                        o.error = "not run: the source failed its checks"
+                        o.recovered = recovered[target.name] ?? []
+                        return o
+                    }()
+                }
+                return report
+            }
+        }
+
+        // 3. Map, diff, gate and write files for each target (in parallel), then deliver one by one.
+        var prepared = prepareAll(remaining, table: table, recoveredPlan: !isRun)
+        for k in prepared.indices {
+            prepared[k].outcome.recovered = recovered[prepared[k].outcome.name] ?? []
+            if isRun { commitOrDeliver(&prepared[k], target: remaining[k]) }
+        }
+        if isRun, let table, report.errorCode == nil { saveSourceRecord(table) }
+        var byName = finished
+        for p in prepared { byName[p.outcome.name] = p.outcome }
+        report.targets = selected.compactMap { byName[$0.name] }
+        return report
+    }
+
+    private func selectTargets() throws -> [TargetConfig] {
+        if options.targets.isEmpty { return config.targets }
+        let names = config.targets.map(\.name)
+        for name in options.targets where !names.contains(name) { throw UnknownTargetError(name: name, known: names) }
+        return config.targets.filter { options.targets.contains($0.name) }
+    }
+
+    private func readSource(for targets: [TargetConfig]) throws -> SourceTable {
+        var needed = Set<String>()
+        var lookups = false
+        for target in targets {
+            needed.formUnion(CompiledMapping.sourceColumns(of: target.mapping))
+            lookups = lookups || target.mapping.columns.contains { $0.lookup != nil }
+        }
+        let table = try SourceTable(source: config.source, needed: needed, buildLookup: lookups)
+        let problems = targets.flatMap { CompiledMapping.problems($0.mapping, header: table.header, sourceKey: config.source.key) }
+        if !problems.isEmpty {
+            throw DataError("the source \(config.source.displayPath) does not have the columns the mappings need "
+                + "(did the export change shape?):\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        return table
+    }
+
+    // MARK: - Source gates
+
+    private var sourceRecordPath: String { config.stateDir + "/source.json" }
+
+    private struct SourceRecord: Codable {
+        var rows: Int
+        var sha256: String
+        var runId: String
+        var time: String
+    }
+
+    private func checkSourceGates(_ table: SourceTable) throws {
+        let source = config.source
+        if let minRows = source.minRows, table.rowCount < minRows {
+            throw DataError("source gate minRows: \(source.displayPath) has \(table.rowCount) rows, fewer than \(minRows); nothing was sent")
+        }
+        if let limit = source.maxShrinkPercent, let bytes = try? FileSystem.read(sourceRecordPath),
+           let last = try? JSONDecoder().decode(SourceRecord.self, from: Data(bytes)), last.rows > 0 {
+            let shrink = Double(last.rows - table.rowCount) * 100 / Double(last.rows)
+            if shrink > limit {
+                throw DataError("source gate maxShrinkPercent: \(source.displayPath) shrank from \(last.rows) to \(table.rowCount) rows "
+                    + "(\(formatNumber((shrink * 10).rounded() / 10))%, limit \(formatNumber(limit))%); nothing was sent")
+            }
+        }
+    }
+
+    private func saveSourceRecord(_ table: SourceTable) {
+        let record = SourceRecord(rows: table.rowCount, sha256: table.sha256, runId: clock.runId, time: clock.iso)
+        try? FileSystem.writeAtomically(sourceRecordPath, try encodeJSON(record))
+    }
+
+    // MARK: - Planning
+
+    /// One result slot per target, written by different threads at different indexes.
+    private final class Slots: @unchecked Sendable {
+        let items: UnsafeMutableBufferPointer<PreparedTarget?>
+        init(_ n: Int) {
+            items = .allocate(capacity: n)
+            items.initialize(repeating: nil)
+        }
+        deinit {
+            items.deinitialize()
+            items.deallocate()
+        }
+    }
+
+    private func prepareAll(_ targets: [TargetConfig], table: SourceTable?, recoveredPlan: Bool) -> [PreparedTarget] {
+        guard let table else { return [] }
+        let slots = Slots(targets.count)
+        let work: @Sendable (Int) -> Void = { k in
+            let target = targets[k]
+            let state = TargetState(stateDir: self.config.stateDir, target: target.name)
+            var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
+            do {
+                // A plan made while a delivery is pending diffs against where that delivery leads.
+                let previous = try (recoveredPlan ? state.pendingSnapshot() : nil) ?? state.loadCurrent()
+                let planner = TargetPlanner(target: target, table: table, clock: self.clock,
+                                            allowDeletes: self.options.allowDeletes, stateDir: self.config.stateDir,
+                                            previous: previous)
+                slots.items[k] = planner.prepare(filesFolder: self.filesFolder(for: target))
+            } catch {
+                outcome.error = "\(error)"
+                outcome.exitCode = ExitCode(for: error)
+                slots.items[k] = PreparedTarget(outcome: outcome)
+            }
+        }
+        DispatchQueue.concurrentPerform(iterations: targets.count) { work($0) }
+        let out = slots.items.map { $0! }
+        for (k, prepared) in out.enumerated() {
+            let failed = prepared.outcome.status == .failed || prepared.outcome.status == .held
+            if failed || (options.command == .plan && options.outDir == nil) {
+                try? FileSystem.remove(filesFolder(for: targets[k]))
+            }
+        }
+        return out
+    }
+
+    /// Where a target's files are written: `--out DIR/<target>` for a plan, a staging folder otherwise.
+    private func filesFolder(for target: TargetConfig) -> String {
+        switch options.command {
+        case .plan:
+            if let out = options.outDir { return out + "/" + target.name }
+            return NSTemporaryDirectory() + "dropfeed-plan-\(clock.runId)-\(target.name)"
+        case .run:
+            return config.stateDir + "/" + target.name + "/.staging-\(clock.runId)"
+        }
+    }
+
+    // MARK: - Delivery
+
+    private func commitOrDeliver(_ prepared: inout PreparedTarget, target: TargetConfig) {
+        guard prepared.outcome.status != .failed, prepared.outcome.status != .held else {
+            if let folder = prepared.filesFolder { try? FileSystem.remove(folder) }
+            return
+        }
+        let state = TargetState(stateDir: config.stateDir, target: target.name)
+        guard let snapshot = prepared.newSnapshot, let meta = prepared.meta, let folder = prepared.filesFolder else { return }
+        do {
+            if prepared.outcome.files.isEmpty {
+                try FileSystem.remove(folder)
+                if prepared.commitWithoutFiles {
+                    try TargetState.writeSnapshot(snapshot, meta: meta, to: state.generationsFolder + "/" + clock.runId)
+                    try FileSystem.writeAtomically(state.currentFile, Array((clock.runId + "\n").utf8))
+                }
+                prepared.outcome.status = .unchanged
+                return
+            }
+            let journal = Journal(runId: clock.runId, target: target.name, time: clock.iso,
+                                  files: prepared.outcome.files.map { var f = $0; f.delivered = false; return f })
+            try state.stage(journal: journal, filesFolder: folder, snapshot: snapshot, meta: meta)
+        } catch {
+            prepared.outcome.status = .failed
+            prepared.outcome.error = "\(error)"
+            prepared.outcome.exitCode = .cannotCreate
+            try? FileSystem.remove(folder)
+            return
+        }
+        do {
+            guard let journal = try state.pendingJournal() else { throw StateError("the staged delivery vanished") }
+            _ = try deliver(journal: journal, state: state, target: target, recovering: false)
+            prepared.outcome.status = .delivered
+        } catch {
+            prepared.outcome.status = .failed
+            prepared.outcome.error = "\(error)"
+            prepared.outcome.exitCode = error is StateError ? .cannotCreate : .unavailable
+        }
+    }
+
+    /// Delivers a journal's files that have not arrived, recording each arrival, then commits
+    /// the snapshot. Returns the names delivered now.
+    @discardableResult
+    private func deliver(journal: Journal, state: TargetState, target: TargetConfig, recovering: Bool) throws -> [String] {
+        var journal = journal
+        var sent: [String] = []
+        if journal.files.contains(where: { $0.delivered != true }) {
+            let drop = try drops.drop(for: target)
+            try drop.open()
+            var closed = false
+            defer { if !closed { try? drop.close() } }
+            for k in journal.files.indices where journal.files[k].delivered != true {
+                let file = journal.files[k]
+                // Finishing an interrupted run: a file of that name and size already arrived.
+                if recovering, let size = try drop.size(of: file.name), size == Int64(file.bytes) {
+                    journal.files[k].delivered = true
+                    try state.saveJournal(journal)
+                    continue
+                }
+                try drop.put(localPath: state.pendingFilesFolder + "/" + file.name, as: file.name)
+                journal.files[k].delivered = true
+                try state.saveJournal(journal)
+                sent.append(file.name)
+            }
+            closed = true
+            try drop.close()
+        }
+        try state.commitPending(runId: journal.runId)
+        return recovering ? journal.files.map(\.name) : sent
+    }
+}

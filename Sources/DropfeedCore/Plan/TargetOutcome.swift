@@ -1,0 +1,147 @@
+/// A safety gate that tripped, with the figures (`{"name": "maxDeletePercent", "limit": 5, "actual": 37.5}`).
+public struct GateTrip: Sendable, Equatable {
+    public var name: String
+    public var limit: Double
+    public var actual: Double
+
+    var json: JSON {
+        .object([("name", .string(name)), ("limit", .double(limit)), ("actual", .double((actual * 100).rounded() / 100))])
+    }
+
+    var text: String { "\(name): \(formatNumber((actual * 100).rounded() / 100)) over the limit of \(formatNumber(limit))" }
+}
+
+/// A source row a target could not map, and why.
+public struct Rejection: Sendable, Equatable {
+    public var line: Int
+    public var key: String
+    public var reason: String
+}
+
+/// What happened to one target in a plan or a run — one element of the report's `targets`.
+public struct TargetOutcome: Sendable {
+    public enum Status: String, Sendable {
+        case planned, delivered, unchanged, held, failed
+    }
+
+    public var name: String
+    public var status: Status
+    public var destination: String
+    public var rows = 0
+    public var adds = 0
+    public var updates = 0
+    public var deletes = 0
+    public var unchanged = 0
+    public var rejected = 0
+    public var files: [FileRecord] = []
+    public var gate: GateTrip?
+    public var error: String?
+    /// The exit code this target alone would give.
+    public var exitCode: ExitCode = .success
+    /// The first rejected rows (at most 20), with reasons.
+    public var rejections: [Rejection] = []
+    /// Lookups that found no row (a warning, not a rejection).
+    public var lookupMisses = 0
+    /// Deletes kept pending by `onExceed: "hold-deletes"`.
+    public var heldDeletes = 0
+    /// Rows last delivered whose source row was rejected this run: kept as they were, not deleted.
+    public var keptRejected = 0
+    /// Files of an earlier, interrupted run finished before this run's changes.
+    public var recovered: [String] = []
+
+    public init(name: String, status: Status, destination: String) {
+        self.name = name
+        self.status = status
+        self.destination = destination
+    }
+
+    var json: JSON {
+        .object([
+            ("name", .string(name)),
+            ("status", .string(status.rawValue)),
+            ("rows", .int(rows)),
+            ("adds", .int(adds)),
+            ("updates", .int(updates)),
+            ("deletes", .int(deletes)),
+            ("unchanged", .int(unchanged)),
+            ("rejected", .int(rejected)),
+            ("files", .array(files.map { f in
+                .object([("name", .string(f.name)), ("kind", .string(f.kind)), ("rows", .int(f.rows)),
+                         ("bytes", .int(f.bytes)), ("sha256", .string(f.sha256))])
+            })),
+            ("gate", gate?.json ?? .null),
+            ("error", error.map(JSON.string) ?? .null),
+            ("destination", .string(destination)),
+            ("heldDeletes", .int(heldDeletes)),
+            ("keptRejected", .int(keptRejected)),
+            ("lookupMisses", .int(lookupMisses)),
+            ("recovered", .array(recovered.map(JSON.string))),
+            ("rejections", .array(rejections.map {
+                .object([("line", .int($0.line)), ("key", .string($0.key)), ("reason", .string($0.reason))])
+            })),
+        ])
+    }
+}
+
+/// The result of `plan` or `run`: printed with `--json`, written with `--report`.
+public struct RunReport: Sendable {
+    public var command: String
+    public var runId: String
+    public var startedAt: String
+    public var sourcePath: String
+    public var sourceRows: Int?
+    public var sourceSHA256: String?
+    public var targets: [TargetOutcome] = []
+    /// A failure before any target could be planned (bad source, lock, config).
+    public var error: String?
+    public var errorCode: ExitCode?
+
+    /// The most severe exit code of the run.
+    public var exitCode: ExitCode {
+        var worst = errorCode ?? .success
+        for t in targets where t.exitCode > worst { worst = t.exitCode }
+        return worst
+    }
+
+    public var json: JSON {
+        .object([
+            ("command", .string(command)),
+            ("ok", .bool(exitCode == .success)),
+            ("exitCode", .int(Int(exitCode.rawValue))),
+            ("runId", .string(runId)),
+            ("startedAt", .string(startedAt)),
+            ("source", .object([
+                ("path", .string(sourcePath)),
+                ("rows", sourceRows.map(JSON.int) ?? .null),
+                ("sha256", sourceSHA256.map(JSON.string) ?? .null),
+            ])),
+            ("targets", .array(targets.map(\.json))),
+            ("error", error.map(JSON.string) ?? .null),
+        ])
+    }
+
+    /// The summary for people (stderr).
+    public var text: String {
+        var lines: [String] = []
+        if let rows = sourceRows { lines.append("source \(sourcePath): \(rows) rows") }
+        if let error { lines.append("error: \(error)") }
+        for t in targets {
+            var line = "\(t.name): \(t.status.rawValue)"
+            if t.status != .failed || t.rows > 0 {
+                line += " — \(t.rows) rows: +\(t.adds) added, ~\(t.updates) updated, -\(t.deletes) deleted, \(t.unchanged) unchanged"
+                if t.rejected > 0 { line += ", \(t.rejected) rejected" }
+            }
+            lines.append(line)
+            if !t.recovered.isEmpty { lines.append("    finished an interrupted delivery: \(t.recovered.joined(separator: ", "))") }
+            for f in t.files { lines.append("    \(f.name)  \(f.rows) rows, \(f.bytes) bytes") }
+            if let gate = t.gate { lines.append("    gate \(gate.text)" + (t.heldDeletes > 0 ? "; \(t.heldDeletes) deletes held" : "")) }
+            if let error = t.error { lines.append("    error: \(error)") }
+            for r in t.rejections.prefix(5) { lines.append("    rejected line \(r.line) (\(r.key.isEmpty ? "no key" : r.key)): \(r.reason)") }
+            if t.rejected > 5 { lines.append("    … \(t.rejected - 5) more rejected (see --json)") }
+            if t.lookupMisses > 0 { lines.append("    warning: \(t.lookupMisses) lookups found no row") }
+            if t.keptRejected > 0 { lines.append("    kept \(t.keptRejected) delivered rows whose source row was rejected (not deleted)") }
+        }
+        lines.append("exit \(exitCode.rawValue)")
+        return lines.joined(separator: "\n")
+    }
+}

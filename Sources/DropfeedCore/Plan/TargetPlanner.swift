@@ -1,0 +1,215 @@
+import Foundation
+
+/// One target's computed plan: its outcome so far, the files to send and the snapshot they lead to.
+struct PreparedTarget {
+    var outcome: TargetOutcome
+    /// The folder holding the written files (a staging folder in the state directory, or `--out`).
+    var filesFolder: String?
+    var newSnapshot: RowSet?
+    var meta: SnapshotMeta?
+    /// Whether the snapshot moves even though no file is sent (only omitted deletes, say).
+    var commitWithoutFiles = false
+}
+
+/// Maps the source for one target, diffs it against the target's snapshot, applies the safety
+/// gates and writes the files. Touches the state directory only to read it.
+struct TargetPlanner {
+    let target: TargetConfig
+    let table: SourceTable
+    let clock: RunClock
+    let allowDeletes: Int?
+    let stateDir: String
+
+    /// The snapshot to diff against: the pending one (a delivery in progress leads to it) or the current one.
+    let previous: (RowSet, SnapshotMeta)?
+
+    func prepare(filesFolder: String) -> PreparedTarget {
+        var outcome = TargetOutcome(name: target.name, status: .planned, destination: target.deliver.description)
+        do {
+            return try compute(&outcome, filesFolder: filesFolder)
+        } catch {
+            outcome.status = .failed
+            outcome.error = "\(error)"
+            outcome.exitCode = ExitCode(for: error)
+            return PreparedTarget(outcome: outcome)
+        }
+    }
+
+    private func compute(_ outcome: inout TargetOutcome, filesFolder: String) throws -> PreparedTarget {
+        let mapping = target.mapping
+        let compiled = CompiledMapping(mapping, table: table)
+        var mapped = RowSet(columns: mapping.columnNames, keyPositions: compiled.keyPositions, capacity: table.rowCount)
+        var rejectedKeys = Set<[String]>()
+        var misses = 0
+        let lookup = { (value: String, column: Int) -> String? in
+            guard let row = table.keyToRow[value] else { return nil }
+            return table.string(row: Int(row), column: column)
+        }
+        for row in 0..<table.rowCount {
+            switch compiled.evaluate(table.strings(row: row), lookup: lookup, lookupMisses: &misses) {
+            case .skipped:
+                continue
+            case .rejected(let key, let reason):
+                outcome.rejected += 1
+                if let key { rejectedKeys.insert(key) }
+                if outcome.rejections.count < 20 {
+                    outcome.rejections.append(Rejection(line: table.line(of: row), key: key?.joined(separator: ", ") ?? "", reason: reason))
+                }
+            case .row(let values):
+                mapped.append(values, line: table.line(of: row))
+            }
+        }
+        outcome.lookupMisses = misses
+        mapped.index.sort()
+        let duplicates = mapped.index.duplicates(limit: 5)
+        if !duplicates.isEmpty {
+            let list = duplicates.map { a, b in
+                "`\(mapped.index.keyParts(a, componentCount: mapping.key.count).map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", "))` (source lines \(a.line) and \(b.line))"
+            }
+            throw DataError("target `\(target.name)`: two source rows map to the same output key \(list.joined(separator: "; ")) — check the mapping's key or add a where condition")
+        }
+
+        let old = previous?.0
+        let oldMeta = previous?.1
+        let project = projection(from: old?.columns ?? [], to: mapping.columnNames)
+        let oldValues = { (entry: KeyEntry) -> [String] in
+            let values = old!.row(entry)
+            return project.map { $0.map { values[$0] } ?? "" }
+        }
+        let empty = RowSet(columns: mapping.columnNames, keyPositions: compiled.keyPositions)
+        let match = KeyIndex.match(old: old?.index ?? empty.index, new: mapped.index)
+
+        // A delivered row whose source row was rejected this run stays as it was: it is not deleted.
+        var deletes: [Int] = []
+        var carried: [Int] = []
+        for i in match.onlyOld {
+            let entry = old!.index.entries[i]
+            let key = old!.index.keyParts(entry, componentCount: mapping.key.count).map { String(decoding: $0, as: UTF8.self) }
+            if rejectedKeys.contains(key) { carried.append(i) } else { deletes.append(i) }
+        }
+        outcome.keptRejected = carried.count
+        outcome.adds = match.onlyNew.count
+        outcome.updates = match.changed.count
+        outcome.deletes = deletes.count
+        outcome.unchanged = match.unchanged + carried.count
+
+        // Safety gates.
+        let previousRows = old?.count ?? 0
+        let trips = gates(deletes: deletes.count, updates: match.changed.count, previousRows: previousRows)
+        var sentDeletes = deletes
+        if let first = trips.first {
+            outcome.gate = first
+            outcome.exitCode = .held
+            let onlyDeleteGates = trips.allSatisfy { $0.name != "maxUpdatePercent" }
+            if mapping.safety.onExceed == .holdDeletes && onlyDeleteGates {
+                outcome.heldDeletes = deletes.count
+                carried += deletes
+                sentDeletes = []
+            } else {
+                outcome.status = .held
+                outcome.rows = mapped.count
+                return PreparedTarget(outcome: outcome)
+            }
+        }
+
+        // The snapshot the delivery leads to: the new rows, plus the delivered rows kept as they were.
+        var next = mapped
+        for i in carried { next.append(oldValues(old!.index.entries[i]), line: 0) }
+        if !carried.isEmpty { next.index.sort() }
+        outcome.rows = next.count
+
+        // Files.
+        let seq = (oldMeta?.seq ?? 0) + 1
+        try FileSystem.makeDirectory(filesFolder)
+        let builder = FileBuilder(target: target.name, output: mapping.output, columns: mapping.columnNames,
+                                  clock: clock, seq: seq, folder: filesFolder)
+        var delta: [DeltaRow] = []
+        delta.reserveCapacity(match.onlyNew.count + match.changed.count + sentDeletes.count)
+        for j in match.onlyNew { delta.append(DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]))) }
+        for (_, j) in match.changed { delta.append(DeltaRow(action: .update, values: mapped.row(mapped.index.entries[j]))) }
+        switch mapping.output.deletes {
+        case .row:
+            for i in sentDeletes { delta.append(DeltaRow(action: .delete, values: oldValues(old!.index.entries[i]))) }
+        case .omit:
+            break
+        case .set(let overrides):
+            let names = mapping.columnNames
+            for i in sentDeletes {
+                var values = oldValues(old!.index.entries[i])
+                for (k, name) in names.enumerated() { if let v = overrides[name] { values[k] = v } }
+                delta.append(DeltaRow(action: .update, values: values))
+            }
+        }
+        let keyPositions = compiled.keyPositions
+        delta.sort { a, b in keyBytesLess(keyPositions.map { a.values[$0] }, keyPositions.map { b.values[$0] }) }
+
+        let changed = previous == nil || !match.onlyNew.isEmpty || !match.changed.isEmpty || !sentDeletes.isEmpty
+        let wantDelta = !delta.isEmpty || mapping.output.sendEmptyDelta
+        var files: [FileRecord] = []
+        switch mapping.output.mode {
+        case .full:
+            if changed { files += try writeFull(next, builder) }
+        case .both:
+            files += try writeFull(next, builder)
+            if wantDelta { files += try builder.writeDelta(delta) }
+        case .delta:
+            if wantDelta { files += try builder.writeDelta(delta) }
+        }
+        outcome.files = files
+        if files.isEmpty && !changed { outcome.status = .unchanged }
+        let meta = SnapshotMeta(
+            target: target.name, runId: clock.runId, time: clock.iso, columns: mapping.columnNames, key: mapping.key,
+            rows: next.count, seq: files.isEmpty ? (oldMeta?.seq ?? 0) : seq, files: files,
+            arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "")
+        return PreparedTarget(outcome: outcome, filesFolder: filesFolder, newSnapshot: next, meta: meta,
+                              commitWithoutFiles: files.isEmpty && changed)
+    }
+
+    private func writeFull(_ rows: RowSet, _ builder: FileBuilder) throws -> [FileRecord] {
+        let order = rows.keyOrder()
+        return try builder.writeFull(rowCount: order.count) { rows.row(rows.index.entries[order[$0]]) }
+    }
+
+    /// The gates that trip, in the order maxDeletes, maxDeletePercent, maxUpdatePercent.
+    func gates(deletes: Int, updates: Int, previousRows: Int) -> [GateTrip] {
+        let safety = target.mapping.safety
+        var trips: [GateTrip] = []
+        let percent = { (n: Int) in previousRows == 0 ? 0 : Double(n) * 100 / Double(previousRows) }
+        let approved = allowDeletes.map { deletes <= $0 } ?? false
+        if !approved {
+            if let limit = safety.maxDeletes, deletes > limit {
+                trips.append(GateTrip(name: "maxDeletes", limit: Double(limit), actual: Double(deletes)))
+            }
+            if let limit = safety.maxDeletePercent, percent(deletes) > limit {
+                trips.append(GateTrip(name: "maxDeletePercent", limit: limit, actual: percent(deletes)))
+            }
+        }
+        if let limit = safety.maxUpdatePercent, percent(updates) > limit {
+            trips.append(GateTrip(name: "maxUpdatePercent", limit: limit, actual: percent(updates)))
+        }
+        return trips
+    }
+}
+
+/// For each column of `to`, its position in `from` (nil when the snapshot did not have it).
+func projection(from: [String], to: [String]) -> [Int?] {
+    to.map { from.firstIndex(of: $0) }
+}
+
+/// Key order: component by component, comparing UTF-8 bytes.
+func keyBytesLess(_ a: [String], _ b: [String]) -> Bool {
+    for (x, y) in zip(a, b) where x != y {
+        return x.utf8.lexicographicallyPrecedes(y.utf8)
+    }
+    return a.count < b.count
+}
+
+extension DeliverConfig {
+    /// Where files go, for people: a folder, or `sftp://user@host:port/dir`.
+    public var description: String {
+        switch self {
+        case .directory(let path): return path
+        case .sftp(let s): return "sftp://\(s.user)@\(s.host):\(s.port)\(s.remoteDir.hasPrefix("/") ? "" : "/")\(s.remoteDir)"
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// A file a run delivered (or is delivering), as recorded in snapshots, journals and reports.
+public struct FileRecord: Codable, Sendable, Equatable {
+    public var name: String
+    /// `full`, `delta`, `checksum` or `trigger`.
+    public var kind: String
+    public var rows: Int
+    public var bytes: Int
+    public var sha256: String
+    /// In a journal: whether the file has arrived under its final name.
+    public var delivered: Bool?
+}
+
+/// What a snapshot is: which run delivered it, its rows' shape, and how to check it is intact.
+public struct SnapshotMeta: Codable, Sendable {
+    public var format = 1
+    public var target: String
+    public var runId: String
+    public var time: String
+    public var columns: [String]
+    public var key: [String]
+    public var rows: Int
+    public var seq: Int
+    public var files: [FileRecord]
+    var arenaBytes: Int
+    var entryCount: Int
+    var keyBytes: Int
+    /// 64-bit hash of `snapshot.bin`, hex; a mismatch means the snapshot is corrupt.
+    var checksum: String
+}
+
+/// A delivery that started but has not finished: its files, what arrived, the snapshot it leads to.
+public struct Journal: Codable, Sendable {
+    public var runId: String
+    public var target: String
+    public var time: String
+    public var files: [FileRecord]
+}
+
+/// One target's folder in the state directory.
+///
+/// ```
+/// <target>/current                      the run id of the snapshot in force
+/// <target>/generations/<run id>/        snapshot.bin + meta.json, the last few kept for rollback
+/// <target>/pending/                     journal.json, files/, snapshot/ — a delivery in progress
+/// ```
+/// Every write is atomic (temporary name, fsync, rename); folders are 0700, files 0600.
+public struct TargetState: Sendable {
+    public let name: String
+    public let folder: String
+    /// How many earlier snapshots are kept for `rollback`.
+    public static let history = 5
+
+    public init(stateDir: String, target: String) {
+        name = target
+        folder = stateDir + "/" + target
+    }
+
+    var generationsFolder: String { folder + "/generations" }
+    var pendingFolder: String { folder + "/pending" }
+    var currentFile: String { folder + "/current" }
+
+    /// The run id of the snapshot in force, if any.
+    public func currentRunId() throws -> String? {
+        guard let bytes = try FileSystem.read(currentFile) else { return nil }
+        let id = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty ? nil : id
+    }
+
+    /// The run ids of the kept snapshots, oldest first.
+    public func generations() -> [String] {
+        FileSystem.list(generationsFolder).filter { !$0.hasPrefix(".") }
+    }
+
+    public func meta(runId: String) throws -> SnapshotMeta {
+        try readMeta(generationsFolder + "/" + runId)
+    }
+
+    func readMeta(_ folder: String) throws -> SnapshotMeta {
+        guard let bytes = try FileSystem.read(folder + "/meta.json") else {
+            throw StateError("snapshot \(folder) has no meta.json: the state is damaged")
+        }
+        do { return try JSONDecoder().decode(SnapshotMeta.self, from: Data(bytes)) } catch {
+            throw StateError("snapshot metadata \(folder)/meta.json is corrupt: \(error.localizedDescription)")
+        }
+    }
+
+    /// The snapshot in force (the rows last delivered), verified against its checksum.
+    func loadCurrent() throws -> (RowSet, SnapshotMeta)? {
+        guard let id = try currentRunId() else { return nil }
+        return try loadSnapshot(generationsFolder + "/" + id)
+    }
+
+    func loadSnapshot(_ folder: String) throws -> (RowSet, SnapshotMeta) {
+        let meta = try readMeta(folder)
+        guard let bytes = try FileSystem.read(folder + "/snapshot.bin") else {
+            throw StateError("snapshot \(folder)/snapshot.bin is missing: the state is damaged")
+        }
+        let entrySize = MemoryLayout<KeyEntry>.stride
+        let expected = meta.arenaBytes + meta.entryCount * entrySize + meta.keyBytes
+        guard bytes.count == expected, hexChecksum(bytes) == meta.checksum else {
+            throw StateError("snapshot of target `\(name)` is corrupt (\(folder)/snapshot.bin: \(bytes.count) bytes, checksum "
+                + "mismatch); restore it with `dropfeed state rollback \(name)` or send everything again after `dropfeed state reset \(name)`")
+        }
+        let arena = Array(bytes[0..<meta.arenaBytes])
+        var index = KeyIndex()
+        index.entries = [KeyEntry](unsafeUninitializedCapacity: meta.entryCount) { buffer, count in
+            bytes.withUnsafeBytes { raw in
+                let source = UnsafeRawBufferPointer(rebasing: raw[meta.arenaBytes..<(meta.arenaBytes + meta.entryCount * entrySize)])
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+            }
+            count = meta.entryCount
+        }
+        index.keyBytes = Array(bytes[(meta.arenaBytes + meta.entryCount * entrySize)...])
+        let keyPositions = meta.key.compactMap { meta.columns.firstIndex(of: $0) }
+        return (RowSet(columns: meta.columns, keyPositions: keyPositions, index: index, arena: arena), meta)
+    }
+
+    /// Writes `rows` (sorted by key hash) as a snapshot into `folder`.
+    static func writeSnapshot(_ rows: RowSet, meta: SnapshotMeta, to folder: String) throws {
+        try FileSystem.makeDirectory(folder)
+        var bytes = rows.arena
+        rows.index.entries.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: rows.index.keyBytes)
+        var meta = meta
+        meta.arenaBytes = rows.arena.count
+        meta.entryCount = rows.index.entries.count
+        meta.keyBytes = rows.index.keyBytes.count
+        meta.checksum = hexChecksum(bytes)
+        try FileSystem.writeAtomically(folder + "/snapshot.bin", bytes)
+        try FileSystem.writeAtomically(folder + "/meta.json", try encodeJSON(meta))
+    }
+
+    // MARK: - Journal
+
+    public func pendingJournal() throws -> Journal? {
+        guard let bytes = try FileSystem.read(pendingFolder + "/journal.json") else { return nil }
+        do { return try JSONDecoder().decode(Journal.self, from: Data(bytes)) } catch {
+            throw StateError("delivery journal \(pendingFolder)/journal.json is corrupt: \(error.localizedDescription)")
+        }
+    }
+
+    var pendingFilesFolder: String { pendingFolder + "/files" }
+
+    /// Records that a journal's file arrived.
+    func saveJournal(_ journal: Journal) throws {
+        try FileSystem.writeAtomically(pendingFolder + "/journal.json", try encodeJSON(journal))
+    }
+
+    /// Stages a delivery: its files (already written into `staged`) and the snapshot it leads to.
+    /// The pending folder appears in one rename, so a crash leaves either all of it or none.
+    func stage(journal: Journal, filesFolder staged: String, snapshot: RowSet, meta: SnapshotMeta) throws {
+        let temp = folder + "/.pending-\(journal.runId)"
+        try FileSystem.remove(temp)
+        try FileSystem.makeDirectory(temp)
+        try FileSystem.move(staged, temp + "/files")
+        try TargetState.writeSnapshot(snapshot, meta: meta, to: temp + "/snapshot")
+        try FileSystem.writeAtomically(temp + "/journal.json", try encodeJSON(journal))
+        if FileManager.default.fileExists(atPath: pendingFolder) {
+            throw StateError("target `\(name)` already has a pending delivery in \(pendingFolder)")
+        }
+        try FileSystem.move(temp, pendingFolder)
+    }
+
+    /// The snapshot a pending delivery leads to.
+    func pendingSnapshot() throws -> (RowSet, SnapshotMeta)? {
+        let folder = pendingFolder + "/snapshot"
+        guard FileManager.default.fileExists(atPath: folder + "/meta.json") else { return nil }
+        return try loadSnapshot(folder)
+    }
+
+    /// Makes the pending snapshot the one in force and forgets the journal. Keeps the last
+    /// `history` snapshots.
+    func commitPending(runId: String) throws {
+        try FileSystem.makeDirectory(generationsFolder)
+        let staged = pendingFolder + "/snapshot"
+        let generation = generationsFolder + "/" + runId
+        if FileManager.default.fileExists(atPath: staged) {
+            try FileSystem.remove(generation)
+            try FileSystem.move(staged, generation)
+        }
+        guard FileManager.default.fileExists(atPath: generation) else {
+            throw StateError("pending delivery of `\(name)` has no snapshot to commit")
+        }
+        try FileSystem.writeAtomically(currentFile, Array((runId + "\n").utf8))
+        try FileSystem.remove(pendingFolder)
+        let kept = generations()
+        if kept.count > TargetState.history {
+            for old in kept.prefix(kept.count - TargetState.history) where old != runId {
+                try FileSystem.remove(generationsFolder + "/" + old)
+            }
+        }
+    }
+
+    /// Forgets the snapshot in force (kept on disk, so `rollback` can bring it back).
+    public func reset() throws {
+        try FileSystem.remove(pendingFolder)
+        try FileSystem.remove(currentFile)
+    }
+
+    /// Puts the snapshot before the current one back in force; returns the run id restored.
+    /// After a `reset`, restores the newest snapshot.
+    public func rollback() throws -> String {
+        let kept = generations()
+        let current = try currentRunId()
+        let restored: String
+        if let current, let position = kept.firstIndex(of: current) {
+            guard position > 0 else { throw StateError("target `\(name)` has no earlier snapshot to roll back to") }
+            restored = kept[position - 1]
+            try FileSystem.remove(generationsFolder + "/" + current)
+        } else {
+            guard let newest = kept.last else { throw StateError("target `\(name)` has no snapshot to roll back to") }
+            restored = newest
+        }
+        try FileSystem.remove(pendingFolder)
+        try FileSystem.writeAtomically(currentFile, Array((restored + "\n").utf8))
+        return restored
+    }
+}
+
+/// The snapshot checksum: the fast 64-bit row hash over the whole file, hex.
+func hexChecksum(_ bytes: [UInt8]) -> String {
+    let h = bytes.withUnsafeBufferPointer { RowHash.combine(RowHash.seed, $0) }
+    let s = String(h, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
+}
+
+func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return [UInt8](try encoder.encode(value)) + [0x0A]
+}
