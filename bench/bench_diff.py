@@ -81,7 +81,9 @@ def warm(path):
 
 
 def measure(argv, stdout_path, env=None):
-    """Runs argv once; returns (seconds, peak RSS in bytes, exit status). Output goes to a file."""
+    """Runs argv once; returns (wall seconds, CPU seconds, peak RSS in bytes, exit status).
+
+    Output goes to a file. CPU is user + system time of that child alone (from os.wait4)."""
     with open(stdout_path, "wb") as out, open(stdout_path + ".stderr", "wb") as err:
         started = time.perf_counter()
         child = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
@@ -90,7 +92,7 @@ def measure(argv, stdout_path, env=None):
     child.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss is in kilobytes on Linux, in bytes on macOS.
     rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return seconds, rss, child.returncode
+    return seconds, usage.ru_utime + usage.ru_stime, rss, child.returncode
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,14 +206,15 @@ def main(argv):
 
     header = [
         "dropfeed diff vs csv-diff — wall time (median of the runs) and peak RSS (largest of the runs),",
-        "the two tools alternating on the same files; speed-up = csv-diff s / dropfeed s,",
+        "the two tools alternating on the same files; cpu s = median user + system time;",
+        "speed-up = csv-diff s / dropfeed s (wall),",
         "memory = dropfeed RSS / csv-diff RSS. Targets at 1,000,000 rows (PRODUCT.md §7): "
         f"speed-up >= {TARGET_SPEEDUP:.0f}x, memory <= {TARGET_MEMORY:.2f}.",
         f"dropfeed: {tool_version([a.dropfeed, '--version'])}; csv-diff: "
         f"{tool_version(csv_diff + ['--version'])}; Python {platform.python_version()}; "
         f"{os.cpu_count()} CPUs; {platform.machine()} {platform.system()} {platform.release()}",
         "",
-        f"{'rows':>9}  {'file MB':>7}  {'tool':<9}  {'runs':>4}  {'median s':>9}  {'peak RSS MB':>11}  "
+        f"{'rows':>9}  {'file MB':>7}  {'tool':<9}  {'runs':>4}  {'median s':>9}  {'cpu s':>6}  {'peak RSS MB':>11}  "
         f"{'speed-up':>8}  {'memory':>7}  targets",
     ]
     table = list(header)
@@ -230,29 +233,32 @@ def main(argv):
         samples = {name: [] for name in commands}
         outputs = {name: os.path.join(out_dir, f"{rows}_{name}.json") for name in commands}
         digests = {name: set() for name in commands}
+        loads = []
         for run in range(runs):
             for name, (argv, env) in commands.items():
-                seconds, rss, status = measure(argv, outputs[name], env)
+                seconds, cpu, rss, status = measure(argv, outputs[name], env)
                 if status != 0:
                     with open(outputs[name] + ".stderr", errors="replace") as f:
                         err = f.read().strip()[-2000:]
                     print(f"{name} exited {status} on {rows:,} rows:\n{err}", file=sys.stderr)
                     return 2
-                samples[name].append((seconds, rss))
+                samples[name].append((seconds, rss, cpu))
+                loads.append(os.getloadavg()[0])
                 with open(outputs[name], "rb") as f:
                     digests[name].add(hashlib.sha256(f.read()).hexdigest())
-                print(f"  {rows:,} rows, run {run + 1}/{runs}: {name:<8} {seconds:7.2f} s  {rss / 2**20:8.1f} MB",
-                      flush=True)
-        med = {n: statistics.median(s for s, _ in samples[n]) for n in samples}
-        peak = {n: max(r for _, r in samples[n]) for n in samples}
+                print(f"  {rows:,} rows, run {run + 1}/{runs}: {name:<8} {seconds:7.2f} s  ({cpu:6.2f} s CPU)  "
+                      f"{rss / 2**20:8.1f} MB  (load {loads[-1]:.1f})", flush=True)
+        med = {n: statistics.median(s for s, _, _ in samples[n]) for n in samples}
+        cpu = {n: statistics.median(c for _, _, c in samples[n]) for n in samples}
+        peak = {n: max(r for _, r, _ in samples[n]) for n in samples}
         speedup = med["csv-diff"] / med["dropfeed"]
         memory = peak["dropfeed"] / peak["csv-diff"]
         judged = rows >= 1_000_000
         verdict = ("met" if speedup >= TARGET_SPEEDUP and memory <= TARGET_MEMORY else "MISSED") if judged else "(1M only)"
         lines = [
-            f"{rows:>9,}  {file_mb:>7.0f}  {'dropfeed':<9}  {runs:>4}  {med['dropfeed']:>9.3f}  "
+            f"{rows:>9,}  {file_mb:>7.0f}  {'dropfeed':<9}  {runs:>4}  {med['dropfeed']:>9.3f}  {cpu['dropfeed']:>6.2f}  "
             f"{peak['dropfeed'] / 2**20:>11.1f}  {speedup:>7.1f}x  {memory:>7.3f}  {verdict}",
-            f"{'':>9}  {'':>7}  {'csv-diff':<9}  {runs:>4}  {med['csv-diff']:>9.3f}  "
+            f"{'':>9}  {'':>7}  {'csv-diff':<9}  {runs:>4}  {med['csv-diff']:>9.3f}  {cpu['csv-diff']:>6.2f}  "
             f"{peak['csv-diff'] / 2**20:>11.1f}",
         ]
         # Agreement, on the last run's outputs.
@@ -268,6 +274,8 @@ def main(argv):
         lines.append(f"{'':>9}  agreement: {'FAIL' if problems else 'PASS'} ({counts}; generator: "
                      f"{expected['added']:,} / {expected['removed']:,} / {expected['updated']:,})")
         lines += ["    " + line for line in problems]
+        lines.append(f"{'':>9}  1-minute load average after each run: {min(loads):.1f} to {max(loads):.1f} "
+                     f"(the tools account for 1 to 2 of it; more means other work shared the CPUs)")
         if problems:
             failures.append(rows)
         table += lines
