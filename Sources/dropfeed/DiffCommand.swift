@@ -45,7 +45,7 @@ enum DiffCommand {
         }
         let diff = try CSVDiff.compare(oldPath: a.positionals[0], newPath: a.positionals[1], key: key, options: options)
         if a.has("--json") {
-            Output.stdout(diff.json.rendered(indent: 4) + "\n")
+            Output.stdout(bytes: diff.jsonBytes)
         } else {
             Output.stdout(diff.text)
         }

@@ -9,6 +9,11 @@ enum Output {
         write(1, text)
     }
 
+    /// Writes `bytes` to stdout as they are.
+    static func stdout(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { write(1, $0) }
+    }
+
     /// Writes a line for people to stderr.
     static func note(_ text: String) {
         write(2, text.hasSuffix("\n") ? text : text + "\n")
@@ -16,16 +21,19 @@ enum Output {
 
     private static func write(_ fd: Int32, _ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                done += n
+        text.withUTF8 { write(fd, $0) }
+    }
+
+    private static func write(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, base + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
             }
+            done += n
         }
     }
 }

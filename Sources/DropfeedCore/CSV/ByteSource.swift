@@ -57,6 +57,18 @@ final class FileByteSource: ByteSource {
         }
     }
 
+    /// Reads `count` bytes at `offset` into `buffer`, for re-reading records found by an earlier pass.
+    func read(at offset: Int64, count: Int, into buffer: UnsafeMutableRawPointer) throws {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if n < 0, Glibc.errno == EINTR { continue }
+            if n < 0 { throw InputFileError.errno(path) }
+            if n == 0 { throw InputFileError(path: path, reason: "file shrank while being read") }
+            done += n
+        }
+    }
+
     /// Reads `count` bytes at `offset`, for re-reading one record found by an earlier pass.
     func bytes(at offset: Int64, count: Int) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)

@@ -20,6 +20,100 @@ extension CSVDiff {
         ])
     }
 
+    /// `json` rendered with four-space indents (as `csv-diff --json` prints), written straight
+    /// into bytes: a diff of a million rows can hold hundreds of thousands of rows.
+    public var jsonBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
+        func newline(_ level: Int) {
+            out.append(0x0A)
+            out.append(contentsOf: repeatElement(0x20, count: 4 * level))
+        }
+        func keyBytes(_ header: [String]) -> [[UInt8]] {
+            header.map { name in
+                var b: [UInt8] = []
+                JSON.appendString(name, into: &b)
+                return b + Array(": ".utf8)
+            }
+        }
+        func list<T>(_ name: String, _ items: [T], last: Bool = false, _ item: (T) -> Void) {
+            newline(1)
+            JSON.appendString(name, into: &out)
+            out.append(contentsOf: Array(": ".utf8))
+            if items.isEmpty {
+                out.append(contentsOf: Array("[]".utf8))
+            } else {
+                out.append(UInt8(ascii: "["))
+                for (k, element) in items.enumerated() {
+                    if k > 0 { out.append(UInt8(ascii: ",")) }
+                    newline(2)
+                    item(element)
+                }
+                newline(1)
+                out.append(UInt8(ascii: "]"))
+            }
+            if !last { out.append(UInt8(ascii: ",")) }
+        }
+        func rowObject(_ keys: [[UInt8]], _ row: [String]) {
+            out.append(UInt8(ascii: "{"))
+            for (k, value) in row.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                newline(3)
+                out.append(contentsOf: keys[k])
+                JSON.appendString(value, into: &out)
+            }
+            newline(2)
+            out.append(UInt8(ascii: "}"))
+        }
+        let newKeys = keyBytes(newHeader), oldKeys = keyBytes(oldHeader)
+        out.append(UInt8(ascii: "{"))
+        list("added", added) { rowObject(newKeys, $0) }
+        list("removed", removed) { rowObject(oldKeys, $0) }
+        list("changed", changed) { change in
+            out.append(UInt8(ascii: "{"))
+            newline(3)
+            out.append(contentsOf: Array("\"key\": ".utf8))
+            if change.key.count == 1 {
+                JSON.appendString(change.key[0], into: &out)
+            } else {
+                out.append(UInt8(ascii: "["))
+                for (k, part) in change.key.enumerated() {
+                    if k > 0 { out.append(UInt8(ascii: ",")) }
+                    newline(4)
+                    JSON.appendString(part, into: &out)
+                }
+                newline(3)
+                out.append(UInt8(ascii: "]"))
+            }
+            out.append(UInt8(ascii: ","))
+            newline(3)
+            out.append(contentsOf: Array("\"changes\": {".utf8))
+            for (k, column) in change.changes.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                newline(4)
+                JSON.appendString(column.name, into: &out)
+                out.append(contentsOf: Array(": [".utf8))
+                newline(5)
+                JSON.appendString(column.old, into: &out)
+                out.append(UInt8(ascii: ","))
+                newline(5)
+                JSON.appendString(column.new, into: &out)
+                newline(4)
+                out.append(UInt8(ascii: "]"))
+            }
+            newline(3)
+            out.append(UInt8(ascii: "}"))
+            newline(2)
+            out.append(UInt8(ascii: "}"))
+        }
+        list("columns_added", columnsAdded) { JSON.appendString($0, into: &out) }
+        list("columns_removed", columnsRemoved, last: true) { JSON.appendString($0, into: &out) }
+        out.append(0x0A)
+        out.append(UInt8(ascii: "}"))
+        out.append(0x0A)
+        return out
+    }
+
     /// A one-line count of what differs, such as `2 rows added, 1 row removed, 3 rows changed`.
     public var summary: String {
         var parts: [String] = []

@@ -67,8 +67,12 @@ extension CSVDiff {
             }
         }
         let shared = oldHeader.filter { newHeader.contains($0) }
-        let oldPlan = ColumnPlan(header: oldHeader, key: key, shared: shared)
-        let newPlan = ColumnPlan(header: newHeader, key: key, shared: shared)
+        var oldPlan = ColumnPlan(header: oldHeader, key: key, shared: shared)
+        var newPlan = ColumnPlan(header: newHeader, key: key, shared: shared)
+        if oldHeader == newHeader {
+            oldPlan.wholeRecord = true
+            newPlan.wholeRecord = true
+        }
 
         let sides = [IndexJob(reader: oldReader, plan: oldPlan), IndexJob(reader: newReader, plan: newPlan)]
         DispatchQueue.concurrentPerform(iterations: 2) { sides[$0].run() }
@@ -109,6 +113,10 @@ extension CSVDiff {
 struct ColumnPlan: Sendable {
     var key: [Int]
     var shared: [Int]
+    /// Both files have the same columns in the same order: hash each record's raw bytes at once.
+    /// A row written differently (quoted in one file only) then looks changed and is compared
+    /// value by value when read again, so the result is the same, only slower for such rows.
+    var wholeRecord = false
 
     init(header: [String], key: [String], shared: [String]) {
         var position: [String: Int] = [:]
@@ -150,7 +158,11 @@ func buildKeyIndex(_ reader: CSVReader, plan: ColumnPlan) throws -> KeyIndex {
         try shared.withUnsafeBufferPointer { columns in
             try reader.forEach { record in
                 var h = RowHash.seed
-                for c in columns { h = RowHash.combine(h, record.rawBytes(c)) }
+                if plan.wholeRecord {
+                    h = RowHash.combine(h, record.rawContent)
+                } else {
+                    for c in columns { h = RowHash.combine(h, record.rawBytes(c)) }
+                }
                 for c in keys where record.isEmpty(c) {
                     if emptyLines.count < 5 { emptyLines.append(record.line) }
                     break
@@ -187,14 +199,32 @@ enum RowFetcher {
         out.reserveCapacity(wanted.count)
         if wanted.isEmpty { return out }
         let options = CSVReadOptions(delimiter: reader.options.delimiter, encoding: .utf8)
-        if reader.offsetsAreFileOffsets && wanted.count < max(64, index.entries.count / 8) {
+        if reader.offsetsAreFileOffsets {
+            // Copy the wanted records, in file order, into one buffer and parse them in one go.
+            let sorted = wanted.sorted { index.entries[$0].location < index.entries[$1].location }
+            let total = sorted.reduce(0) { $0 + Int(index.entries[$1].length) }
             let file = try FileByteSource(path: path)
-            for i in wanted {
-                let entry = index.entries[i]
-                let bytes = try file.bytes(at: entry.location, count: Int(entry.length))
-                let one = try CSVReader(bytes: bytes, fileName: reader.fileName, options: options, hasHeader: false,
-                                        expectedFields: fields)
-                guard let record = try one.next() else { throw DataError("\(reader.fileName) changed while being read") }
+            var bytes = [UInt8](repeating: 0, count: total)
+            var ranges: [(Int64, Int)] = []
+            for i in sorted {
+                let e = index.entries[i]
+                if let last = ranges.last, last.0 + Int64(last.1) == e.location {
+                    ranges[ranges.count - 1].1 += Int(e.length)
+                } else {
+                    ranges.append((e.location, Int(e.length)))
+                }
+            }
+            var at = 0
+            try bytes.withUnsafeMutableBytes { raw in
+                for (offset, length) in ranges {
+                    try file.read(at: offset, count: length, into: raw.baseAddress! + at)
+                    at += length
+                }
+            }
+            let all = try CSVReader(bytes: bytes, fileName: reader.fileName, options: options, hasHeader: false,
+                                    expectedFields: fields)
+            for i in sorted {
+                guard let record = try all.next() else { throw DataError("\(reader.fileName) changed while being read") }
                 out[i] = record.strings
             }
             return out

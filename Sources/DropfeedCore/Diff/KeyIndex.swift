@@ -54,12 +54,60 @@ struct KeyIndex {
     }
 
     /// Sorts by key hash, then by key bytes, so equal keys are adjacent and two indexes merge.
+    ///
+    /// An LSD radix sort on the 64-bit hash (four 16-bit digits), then a comparison sort only
+    /// inside the rare runs of equal hashes.
     mutating func sort() {
-        let keys = keyBytes
-        keys.withUnsafeBufferPointer { k in
-            entries.sort { a, b in
-                if a.keyHash != b.keyHash { return a.keyHash < b.keyHash }
-                return KeyIndex.compare(k, a, k, b) < 0
+        let n = entries.count
+        guard n > 1 else { return }
+        var keys = [UInt64](unsafeUninitializedCapacity: n) { buffer, count in
+            for i in 0..<n { buffer[i] = entries[i].keyHash }
+            count = n
+        }
+        var order = [UInt32](unsafeUninitializedCapacity: n) { buffer, count in
+            for i in 0..<n { buffer[i] = UInt32(i) }
+            count = n
+        }
+        var keys2 = [UInt64](repeating: 0, count: n)
+        var order2 = [UInt32](repeating: 0, count: n)
+        var counts = [Int](repeating: 0, count: 65537)
+        for shift in stride(from: UInt64(0), to: 64, by: 16) {
+            keys.withUnsafeBufferPointer { k in
+                order.withUnsafeBufferPointer { o in
+                    keys2.withUnsafeMutableBufferPointer { k2 in
+                        order2.withUnsafeMutableBufferPointer { o2 in
+                            counts.withUnsafeMutableBufferPointer { c in
+                                for i in 0..<c.count { c[i] = 0 }
+                                for i in 0..<n { c[Int((k[i] >> shift) & 0xFFFF) + 1] += 1 }
+                                for i in 1..<c.count { c[i] += c[i - 1] }
+                                for i in 0..<n {
+                                    let digit = Int((k[i] >> shift) & 0xFFFF)
+                                    let position = c[digit]
+                                    c[digit] = position + 1
+                                    k2[position] = k[i]
+                                    o2[position] = o[i]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&keys, &keys2)
+            swap(&order, &order2)
+        }
+        let old = entries
+        entries = order.map { old[Int($0)] }
+        // Equal hashes (the same key repeated, or a collision): order them by key bytes.
+        let bytes = keyBytes
+        bytes.withUnsafeBufferPointer { k in
+            var i = 0
+            while i < n {
+                var j = i + 1
+                while j < n && entries[j].keyHash == entries[i].keyHash { j += 1 }
+                if j - i > 1 {
+                    entries[i..<j].sort { KeyIndex.compare(k, $0, k, $1) < 0 }
+                }
+                i = j
             }
         }
     }

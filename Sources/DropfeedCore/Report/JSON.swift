@@ -76,6 +76,18 @@ public indirect enum JSON: Sendable, Equatable {
     /// Appends `s` as a JSON string literal (UTF-8, control characters escaped).
     public static func appendString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
+        var s = s
+        let plain = s.withUTF8 { bytes in
+            if bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+                out.append(contentsOf: bytes)
+                return true
+            }
+            return false
+        }
+        if plain {
+            out.append(0x22)
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])
