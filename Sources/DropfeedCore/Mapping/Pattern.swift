@@ -8,8 +8,10 @@ public struct Pattern: @unchecked Sendable {
     private let kind: Kind
 
     private enum Kind {
-        case literal(String, anchoredStart: Bool, anchoredEnd: Bool)
-        case characterClass(Set<Unicode.Scalar>, ranges: [ClosedRange<UInt32>], negated: Bool, repeated: Bool)
+        /// Compared as UTF-8 bytes (code points, as ICU does), not as `Character`s: Swift's
+        /// canonical equivalence would make `é` equal `e\u{301}`, which the regex does not.
+        case literal([UInt8], anchoredStart: Bool, anchoredEnd: Bool)
+        case characterClass(Set<Unicode.Scalar>, ranges: [ClosedRange<UInt32>], spaces: Bool, negated: Bool, repeated: Bool)
         case regex(NSRegularExpression)
     }
 
@@ -31,18 +33,20 @@ public struct Pattern: @unchecked Sendable {
         }
     }
 
+    /// Whether a fast path (literal or character class) runs instead of `NSRegularExpression`.
+    var isFastPath: Bool {
+        if case .regex = kind { return false }
+        return true
+    }
+
     /// Whether the pattern matches anywhere in `value` (anchors apply).
     public func matches(_ value: String) -> Bool {
         switch kind {
         case let .literal(text, start, end):
-            switch (start, end) {
-            case (true, true): return value == text
-            case (true, false): return value.hasPrefix(text)
-            case (false, true): return value.hasSuffix(text)
-            case (false, false): return text.isEmpty || value.contains(text)
-            }
-        case let .characterClass(set, ranges, negated, _):
-            return value.unicodeScalars.contains { Pattern.inClass($0, set, ranges) != negated }
+            var value = value
+            return value.withUTF8 { Pattern.literalMatches(text, in: $0, anchoredStart: start, anchoredEnd: end) }
+        case let .characterClass(set, ranges, spaces, negated, _):
+            return value.unicodeScalars.contains { Pattern.inClass($0, set, ranges, spaces) != negated }
         case .regex(let regex):
             return regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
         }
@@ -50,12 +54,14 @@ public struct Pattern: @unchecked Sendable {
 
     /// `value` with every match replaced by `template` (`$1` refers to groups on the regex path).
     public func replacing(in value: String, with template: String) -> String {
+        // `$0` and `\` in the replacement mean something to the regex: only it can apply them.
+        let plainTemplate = !template.contains("$") && !template.contains("\\")
         switch kind {
-        case let .characterClass(set, ranges, negated, repeated):
+        case let .characterClass(set, ranges, spaces, negated, repeated) where plainTemplate:
             var out = String.UnicodeScalarView()
             var lastWasMatch = false
             for scalar in value.unicodeScalars {
-                if Pattern.inClass(scalar, set, ranges) != negated {
+                if Pattern.inClass(scalar, set, ranges, spaces) != negated {
                     if !(repeated && lastWasMatch) { out.append(contentsOf: template.unicodeScalars) }
                     lastWasMatch = true
                 } else {
@@ -64,9 +70,10 @@ public struct Pattern: @unchecked Sendable {
                 }
             }
             return String(out)
-        case let .literal(text, false, false) where !text.isEmpty && !template.contains("$") && !template.contains("\\"):
-            return value.replacingOccurrences(of: text, with: template)
-        case .literal, .regex:
+        case let .literal(text, false, false) where !text.isEmpty && plainTemplate:
+            var value = value
+            return value.withUTF8 { Pattern.replacingLiteral(text, in: $0, with: template) }
+        case .literal, .characterClass, .regex:
             let regex: NSRegularExpression
             if case .regex(let r) = kind { regex = r } else { regex = try! NSRegularExpression(pattern: source) }
             return regex.stringByReplacingMatches(
@@ -75,15 +82,60 @@ public struct Pattern: @unchecked Sendable {
     }
 
     @inline(__always)
-    private static func inClass(_ s: Unicode.Scalar, _ set: Set<Unicode.Scalar>, _ ranges: [ClosedRange<UInt32>]) -> Bool {
-        set.contains(s) || ranges.contains { $0.contains(s.value) }
+    private static func inClass(_ s: Unicode.Scalar, _ set: Set<Unicode.Scalar>, _ ranges: [ClosedRange<UInt32>],
+                                _ spaces: Bool) -> Bool {
+        set.contains(s) || ranges.contains { $0.contains(s.value) } || (spaces && s.properties.isWhitespace)
     }
 
-    private static let special: Set<Character> = ["\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$"]
+    /// Whether `text` occurs in `value` as the anchors ask. ICU's `$` (without multiline) matches
+    /// at the end and also before one final line terminator (`\n` `\r\n` `\r` VT FF NEL LS PS).
+    private static func literalMatches(_ text: [UInt8], in value: UnsafeBufferPointer<UInt8>,
+                                       anchoredStart: Bool, anchoredEnd: Bool) -> Bool {
+        let n = text.count
+        func occurs(at offset: Int) -> Bool {
+            offset >= 0 && offset + n <= value.count && (0..<n).allSatisfy { value[offset + $0] == text[$0] }
+        }
+        if anchoredEnd {
+            return endPositions(value).contains { end in anchoredStart ? end == n && occurs(at: 0) : occurs(at: end - n) }
+        }
+        if anchoredStart { return occurs(at: 0) }
+        if n == 0 { return true }
+        return value.count >= n && (0...(value.count - n)).contains { occurs(at: $0) }
+    }
+
+    /// Where `$` can match: the end, and before a final line terminator.
+    private static func endPositions(_ v: UnsafeBufferPointer<UInt8>) -> [Int] {
+        let c = v.count
+        if c >= 2 && v[c - 2] == 0x0D && v[c - 1] == 0x0A { return [c, c - 2] }
+        if c >= 1 && (0x0A...0x0D).contains(v[c - 1]) { return [c, c - 1] }
+        if c >= 2 && v[c - 2] == 0xC2 && v[c - 1] == 0x85 { return [c, c - 2] }
+        if c >= 3 && v[c - 3] == 0xE2 && v[c - 2] == 0x80 && (v[c - 1] == 0xA8 || v[c - 1] == 0xA9) { return [c, c - 3] }
+        return [c]
+    }
+
+    /// Every non-overlapping occurrence of `text` (non-empty) replaced by `template`, left to right.
+    private static func replacingLiteral(_ text: [UInt8], in value: UnsafeBufferPointer<UInt8>, with template: String) -> String {
+        let n = text.count
+        var out: [UInt8] = []
+        out.reserveCapacity(value.count)
+        var i = 0
+        while i < value.count {
+            if i + n <= value.count && value[i] == text[0] && (1..<n).allSatisfy({ value[i + $0] == text[$0] }) {
+                out.append(contentsOf: template.utf8)
+                i += n
+            } else {
+                out.append(value[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let special: Set<Unicode.Scalar> = ["\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$"]
 
     /// `^abc$`, `@example\.com$`…: only literal characters and `\`-escaped punctuation.
     private static func literal(_ source: String) -> Kind? {
-        var chars = Array(source)
+        var chars = Array(source.unicodeScalars)
         let start = chars.first == "^"
         if start { chars.removeFirst() }
         var end = false
@@ -91,7 +143,7 @@ public struct Pattern: @unchecked Sendable {
             end = true
             chars.removeLast()
         }
-        var text = ""
+        var text = String.UnicodeScalarView()
         var i = 0
         while i < chars.count {
             let c = chars[i]
@@ -105,11 +157,12 @@ public struct Pattern: @unchecked Sendable {
             text.append(c)
             i += 1
         }
-        return .literal(text, anchoredStart: start, anchoredEnd: end)
+        return .literal(Array(String(text).utf8), anchoredStart: start, anchoredEnd: end)
     }
 
-    /// `[...]`, `[^...]`, optionally followed by `+`, with literal characters, `a-z` ranges and
-    /// the escapes `\\d`, `\\s`, `\\w`-free simple escapes of punctuation.
+    /// `[...]`, `[^...]`, optionally followed by `+`, with literal characters, `a-z` ranges,
+    /// `\\s` (Unicode White_Space, as ICU) and escaped punctuation. `\\d` goes to the regex:
+    /// ICU's decimal digits follow its own Unicode version, not the standard library's.
     private static func characterClass(_ source: String) -> Kind? {
         var chars = Array(source.unicodeScalars)
         var repeated = false
@@ -127,6 +180,7 @@ public struct Pattern: @unchecked Sendable {
         }
         var set = Set<Unicode.Scalar>()
         var ranges: [ClosedRange<UInt32>] = []
+        var spaces = false
         var members: [Unicode.Scalar] = []
         var i = 0
         while i < chars.count {
@@ -136,15 +190,16 @@ public struct Pattern: @unchecked Sendable {
                 guard i + 1 < chars.count else { return nil }
                 let e = chars[i + 1]
                 switch e {
-                case "d": ranges.append(0x30...0x39); i += 2; continue
-                case "s": set.formUnion([" ", "\t", "\n", "\r", "\u{0B}", "\u{0C}"]); i += 2; continue
+                case "s": spaces = true; i += 2; continue
                 default:
                     guard e.properties.isASCIIHexDigit == false, !e.properties.isAlphabetic else { return nil }
                     c = e
                     i += 1
                 }
             }
-            if i + 2 < chars.count, chars[i + 1] == "-", chars[i + 2] != "\\" {
+            if i + 2 < chars.count, chars[i + 1] == "-" {
+                // An escaped range end (`[ -\\^]`) is left to the regex.
+                if chars[i + 2] == "\\" { return nil }
                 guard c.value <= chars[i + 2].value else { return nil }
                 ranges.append(c.value...chars[i + 2].value)
                 i += 3
@@ -154,7 +209,7 @@ public struct Pattern: @unchecked Sendable {
             i += 1
         }
         set.formUnion(members)
-        return .characterClass(set, ranges: ranges, negated: negated, repeated: repeated)
+        return .characterClass(set, ranges: ranges, spaces: spaces, negated: negated, repeated: repeated)
     }
 }
 
