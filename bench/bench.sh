@@ -60,7 +60,7 @@ section_diff() {
 # Runs another engineer's benchmark script if it is there; `required` makes its absence an error.
 section_script() {
     local name=$1 script=$2 required=$3
-    if [ -x "$script" ] || [ -f "$script" ]; then
+    if [ -f "$script" ]; then
         bash "$script"
     elif [ "$required" = yes ]; then
         echo "bench $name: $script does not exist yet" >&2
@@ -77,6 +77,13 @@ if [ ${#sections[@]} -eq 0 ]; then
     required=no
 fi
 
+for section in "${sections[@]}"; do
+    case "$section" in
+        diff | run | sftp) ;;
+        *) echo "bench: unknown section \`$section\` (diff, run, sftp)" >&2; exit 64 ;;
+    esac
+done
+
 status=0
 for section in "${sections[@]}"; do
     echo "== bench $section =="
@@ -84,7 +91,6 @@ for section in "${sections[@]}"; do
         diff) section_diff || status=1 ;;
         run) section_script run bench/bench_run.sh "$required" || status=1 ;;
         sftp) section_script sftp bench/sftp_bench.sh "$required" || status=1 ;;
-        *) echo "bench: unknown section \`$section\` (diff, run, sftp)" >&2; exit 64 ;;
     esac
     echo
 done
