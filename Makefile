@@ -22,6 +22,7 @@ release: deps
 
 ## test: unit, end-to-end and SFTP tests (the SFTP tests start their own sshd)
 test: deps
+	@command -v csv-diff >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check csv-diff==1.2
 	$(SWIFT) build -c release --product dropfeed
 	DROPFEED_BIN="$$(swift build -c release --show-bin-path)/dropfeed" $(SWIFT) test --parallel
 

@@ -85,9 +85,13 @@ extension CSVDiff {
         let oldRows = try RowFetcher.rows(oldIndex, oldNeeded, path: oldPath, reader: oldReader, fields: oldHeader.count)
         let newRows = try RowFetcher.rows(newIndex, newNeeded, path: newPath, reader: newReader, fields: newHeader.count)
 
-        let keyOf = { (row: [String], plan: ColumnPlan) in plan.key.map { row[$0] } }
-        let removed = match.onlyOld.map { oldRows[$0]! }.sorted { keyOf($0, oldPlan).lexicographicallyPrecedes(keyOf($1, oldPlan)) }
-        let added = match.onlyNew.map { newRows[$0]! }.sorted { keyOf($0, newPlan).lexicographicallyPrecedes(keyOf($1, newPlan)) }
+        /// Rows in key order (byte order, component by component), each key computed once.
+        func sortedByKey(_ rows: [[String]], _ plan: ColumnPlan) -> [[String]] {
+            let keyed = rows.map { row in (plan.key.map { row[$0] }, row) }
+            return keyed.sorted { keyBytesLess($0.0, $1.0) }.map(\.1)
+        }
+        let removed = sortedByKey(match.onlyOld.map { oldRows[$0]! }, oldPlan)
+        let added = sortedByKey(match.onlyNew.map { newRows[$0]! }, newPlan)
         var changed: [Change] = []
         for (o, n) in match.changed {
             let before = oldRows[o]!, after = newRows[n]!
@@ -96,9 +100,9 @@ extension CSVDiff {
                 let a = before[oldPlan.shared[k]], b = after[newPlan.shared[k]]
                 if a != b { columns.append(.init(name: name, old: a, new: b)) }
             }
-            if !columns.isEmpty { changed.append(Change(key: keyOf(before, oldPlan), changes: columns)) }
+            if !columns.isEmpty { changed.append(Change(key: oldPlan.key.map { before[$0] }, changes: columns)) }
         }
-        changed.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        changed.sort { keyBytesLess($0.key, $1.key) }
         return CSVDiff(
             keyColumns: key, oldHeader: oldHeader, newHeader: newHeader,
             columnsAdded: newHeader.filter { !oldHeader.contains($0) },
