@@ -18,7 +18,7 @@ let package = Package(
         /// CSV, config and mappings, diff, snapshots, gates, plan, report. Foundation only.
         .target(name: "DropfeedCore"),
         /// The executable: argument parsing, wiring, exit codes, printing.
-        .executableTarget(name: "dropfeed", dependencies: ["DropfeedCore"]),
+        .executableTarget(name: "dropfeed", dependencies: ["DropfeedCore", "SFTP"]),
         /// Uploads one file through the SFTP module; `make bench` races it against OpenSSH `sftp`.
         .executableTarget(name: "dropfeed-sftp-bench", dependencies: ["SFTP"], path: "bench/sftp-upload"),
 

@@ -99,6 +99,7 @@ enum FeedCommands {
 /// The drops the executable can build: local folders (the core) and SFTP.
 struct DeliveryDrops: DropProvider {
     func drop(for target: TargetConfig) throws -> FileDrop {
-        try DirectoryDropProvider().drop(for: target)
+        if case .sftp(let settings) = target.deliver { return SFTPDrop(settings: settings) }
+        return try DirectoryDropProvider().drop(for: target)
     }
 }

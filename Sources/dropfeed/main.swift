@@ -8,6 +8,7 @@ let commands: [(name: String, summary: String, help: String, run: ([String]) thr
     ("plan", "dry run: what each target would receive, and why", FeedCommands.planHelp, FeedCommands.plan),
     ("run", "map, diff, deliver, then commit each target's snapshot", FeedCommands.runHelp, FeedCommands.run),
     ("validate", "check the config, the mappings and the source header", FeedCommands.validateHelp, FeedCommands.validate),
+    ("check-connection", "connect to each SFTP target and check it can receive files", CheckConnectionCommand.help, CheckConnectionCommand.run),
     ("state", "list, show, reset or roll back targets' snapshots", StateCommand.help, StateCommand.run),
     ("diff", "compare two CSV files by key (csv-diff compatible --json)", DiffCommand.help, DiffCommand.run),
 ]
