@@ -41,6 +41,8 @@ struct FeedReport: Decodable {
     }
 
     var command: String
+    /// Not in the contract: the run's id, as `state list` and `state show` name it.
+    var runId: String?
     var ok: Bool
     var exitCode: Int
     var source: Source
