@@ -19,6 +19,11 @@ public struct HostKey: Hashable, Sendable, CustomStringConvertible {
     /// The SHA-256 fingerprint as OpenSSH prints it: `SHA256:` and unpadded base64.
     public var fingerprint: String
 
+    public init(algorithm: String, fingerprint: String) {
+        self.algorithm = algorithm
+        self.fingerprint = fingerprint
+    }
+
     public var description: String { "\(algorithm) \(fingerprint)" }
 }
 

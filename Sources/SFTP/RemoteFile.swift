@@ -99,11 +99,17 @@ public final class RemoteFile {
 
     /// Closes the handle (`libssh2_sftp_close_handle`) and reports the server's status: a failed
     /// write may surface only here. The handle is gone afterwards, whatever the result.
+    /// - Throws: `SFTPError`; of kind `.connection` when the connection was already lost, as the
+    ///   file's state on the server is then unknown.
     public func close() throws {
         guard let handle else { return }
         self.handle = nil
         client.openFiles -= 1
-        if client.session.isBroken { return }
+        if client.session.isBroken {
+            throw SFTPError(
+                .connection, "cannot close \(path): the connection to \(client.session.endpoint) was lost",
+                operation: "libssh2_sftp_close_handle", remotePath: path)
+        }
         if libssh2_sftp_close_handle(handle) != 0 {
             throw client.error("cannot close \(path)", reason: writeFailureReason, operation: "libssh2_sftp_close_handle", path: path)
         }

@@ -77,7 +77,7 @@ public struct SFTPError: Error, CustomStringConvertible, Sendable {
             detail.append(sftpStatus.description)
         } else if let code {
             detail.append("\(code)" + (message.map { " \"\($0)\"" } ?? ""))
-        } else if let message {
+        } else if let message, !summary.lowercased().contains(message.lowercased()) {
             detail.append(message)
         }
         return "\(summary) (\(detail.joined(separator: ": ")))"

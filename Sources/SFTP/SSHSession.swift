@@ -44,6 +44,7 @@ public final class SSHSession {
             let knownHosts = try KnownHosts(session: session, path: hostKeyPolicy.knownHostsPath)
             let listed = knownHosts.algorithms(host: host, port: port)
             let preference = listed + HostKeyAlgorithm.all.filter { !listed.contains($0) }
+            // Fails only when libssh2 knows none of the names, and it knows all of these.
             _ = libssh2_session_method_pref(
                 session, LIBSSH2_METHOD_HOSTKEY, preference.map(\.name).joined(separator: ","))
             let connected = try TCPSocket(host: host, port: port, timeout: timeoutSeconds)

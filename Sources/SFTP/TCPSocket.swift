@@ -22,7 +22,7 @@ final class TCPSocket {
             let reason = String(cString: gai_strerror(rc))
             throw SFTPError(
                 rc == EAI_AGAIN ? .connection : .hostLookup,
-                "cannot resolve host \(host): \(reason)", operation: "getaddrinfo", message: reason)
+                "cannot resolve host \(host): \(reason.lowercased())", operation: "getaddrinfo", message: reason)
         }
         defer { freeaddrinfo(list) }
 
@@ -48,7 +48,7 @@ final class TCPSocket {
             Glibc.close(fd)
             if result == ETIMEDOUT { break }
         }
-        let reason = lastErrno == ETIMEDOUT ? "timed out after \(timeout)s" : String(cString: strerror(lastErrno))
+        let reason = lastErrno == ETIMEDOUT ? "timed out after \(timeout)s" : String(cString: strerror(lastErrno)).lowercased()
         throw SFTPError(
             .connection, "cannot connect to \(host) port \(port): \(reason)", operation: "connect",
             message: reason)
