@@ -119,7 +119,8 @@ struct TargetPlanner {
         outcome.rows = next.count
 
         // Files.
-        let seq = (oldMeta?.seq ?? 0) + 1
+        // Never a number already used, even after a rollback or a reset.
+        let seq = max(oldMeta?.seq ?? 0, TargetState(stateDir: stateDir, target: target.name).highestSeq()) + 1
         try FileSystem.makeDirectory(filesFolder)
         let builder = FileBuilder(target: target.name, output: mapping.output, columns: mapping.columnNames,
                                   clock: clock, seq: seq, folder: filesFolder)

@@ -60,6 +60,8 @@ public struct TargetState: Sendable {
     var generationsFolder: String { folder + "/generations" }
     var pendingFolder: String { folder + "/pending" }
     var currentFile: String { folder + "/current" }
+    /// The highest `{seq}` of a snapshot that `reset` or `rollback` let go of.
+    var seqMarkFile: String { folder + "/seq" }
 
     /// The run id of the snapshot in force, if any.
     public func currentRunId() throws -> String? {
@@ -193,8 +195,29 @@ public struct TargetState: Sendable {
         }
     }
 
+    /// The highest `{seq}` this target has used: its kept snapshots, a pending delivery, and what
+    /// `reset` and `rollback` let go of. A run numbers its files after it, so that a run after a
+    /// rollback or a reset never reuses the name of a file already delivered.
+    public func highestSeq() -> Int {
+        var highest = ((try? FileSystem.read(seqMarkFile)) ?? nil)
+            .flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        for id in generations() {
+            if let meta = try? meta(runId: id) { highest = max(highest, meta.seq) }
+        }
+        if let meta = try? readMeta(pendingFolder + "/snapshot") { highest = max(highest, meta.seq) }
+        return highest
+    }
+
+    /// Records `highestSeq()` before a snapshot or a pending delivery is dropped.
+    private func keepSeqMark() throws {
+        let highest = highestSeq()
+        guard highest > 0 else { return }
+        try FileSystem.writeAtomically(seqMarkFile, Array("\(highest)\n".utf8))
+    }
+
     /// Forgets the snapshot in force (kept on disk, so `rollback` can bring it back).
     public func reset() throws {
+        try keepSeqMark()
         try FileSystem.remove(pendingFolder)
         try FileSystem.remove(currentFile)
     }
@@ -208,10 +231,12 @@ public struct TargetState: Sendable {
         if let current, let position = kept.firstIndex(of: current) {
             guard position > 0 else { throw StateError("target `\(name)` has no earlier snapshot to roll back to") }
             restored = kept[position - 1]
+            try keepSeqMark()
             try FileSystem.remove(generationsFolder + "/" + current)
         } else {
             guard let newest = kept.last else { throw StateError("target `\(name)` has no snapshot to roll back to") }
             restored = newest
+            try keepSeqMark()
         }
         try FileSystem.remove(pendingFolder)
         try FileSystem.writeAtomically(currentFile, Array((restored + "\n").utf8))
