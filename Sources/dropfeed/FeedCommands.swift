@@ -62,11 +62,22 @@ enum FeedCommands {
             throw UsageError("unexpected argument `\(a.positionals[0])`", command: command.rawValue)
         }
         let configPath = a.value("--config") ?? "dropfeed.json"
-        let config = try FeedConfig.load(path: configPath)
         let cwd = FileManager.default.currentDirectoryPath
         let options = RunOptions(command: command, targets: a.all("--target"), allowDeletes: try a.count("--allow-deletes"),
                                  outDir: a.value("--out").map { absolutePath($0, relativeTo: cwd) })
-        let report = FeedRunner(config: config, options: options, drops: DeliveryDrops()).execute()
+        let clock = RunClock.now()
+        let report: RunReport
+        do {
+            let config = try FeedConfig.load(path: configPath)
+            report = FeedRunner(config: config, options: options, clock: clock, drops: DeliveryDrops()).execute()
+        } catch {
+            // A script reading --json or --report gets a report, whatever failed.
+            guard a.has("--json") || a.value("--report") != nil else { throw error }
+            var failed = RunReport(command: command.rawValue, runId: clock.runId, startedAt: clock.iso, sourcePath: "")
+            failed.error = "\(error)"
+            failed.errorCode = ExitCode(for: error)
+            report = failed
+        }
         let json = report.json.rendered(indent: 2) + "\n"
         if let path = a.value("--report") {
             do {

@@ -96,6 +96,13 @@ public struct RunReport: Sendable {
     public var error: String?
     public var errorCode: ExitCode?
 
+    public init(command: String, runId: String, startedAt: String, sourcePath: String) {
+        self.command = command
+        self.runId = runId
+        self.startedAt = startedAt
+        self.sourcePath = sourcePath
+    }
+
     /// The most severe exit code of the run.
     public var exitCode: ExitCode {
         var worst = errorCode ?? .success
