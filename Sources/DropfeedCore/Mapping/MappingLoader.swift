@@ -7,15 +7,17 @@ enum MappingLoader {
         checkVersion(&object)
         let key = object.stringList("key", required: true) ?? []
         let conditions = readConditions(&object)
-        let columns = readColumns(&object)
+        let (columns, declared) = readColumns(&object)
         let required = object.stringList("required", allowEmpty: true) ?? []
         let output = readOutput(object.node("output"), path: "output", log: log)
         let safety = readSafety(object.node("safety"), path: "safety", log: log)
         object.finish()
 
-        let names = columns.map(\.name)
+        // Every column that names itself counts, even one with a problem of its own, so that one
+        // mistake is reported once (not again as an unknown key column) and paths are the file's.
+        let names = declared.map(\.name)
         var seen = Set<String>()
-        for (k, name) in names.enumerated() where !seen.insert(name).inserted {
+        for (k, name) in declared where !seen.insert(name).inserted {
             log.add("columns[\(k)].name", "duplicate output column `\(name)`")
         }
         for name in key where !names.contains(name) {
@@ -33,7 +35,7 @@ enum MappingLoader {
             if let action = output.action, names.contains(action.column) {
                 log.add("output.action.column", "`\(action.column)` is also an output column")
             }
-            if output.mode == .both && !output.fileTemplate.contains("{kind}") {
+            if output.mode == .both && !output.fileTemplate.isEmpty && !output.fileTemplate.contains("{kind}") {
                 log.add("output.file", "mode \"both\" writes two files a run: put {kind} in the name")
             }
             if output.action == nil && output.deletes == .row && output.mode != .full {
@@ -81,27 +83,31 @@ enum MappingLoader {
         return out
     }
 
-    private static func readColumns(_ object: inout ObjectReader) -> [ColumnSpec] {
+    /// The valid columns, and the name of every column object that has one, with its position.
+    private static func readColumns(_ object: inout ObjectReader) -> ([ColumnSpec], [(index: Int, name: String)]) {
         guard let node = object.node("columns") else {
             object.log.add("columns", "required")
-            return []
+            return ([], [])
         }
         guard case .array(let items) = node, !items.isEmpty else {
             object.log.add("columns", "expected a non-empty list of columns")
-            return []
+            return ([], [])
         }
         var out: [ColumnSpec] = []
+        var declared: [(index: Int, name: String)] = []
         for (k, item) in items.enumerated() {
             let path = "columns[\(k)]"
             guard var c = ObjectReader(item, path: path, log: object.log) else { continue }
             let name = c.string("name", required: true)
+            if let name { declared.append((k, name)) }
+            let given = ["from", "template", "value"].filter { c.has($0) }
             var sources: [ValueSource] = []
             if let from = c.stringList("from") { sources.append(.from(from)) }
             if let text = c.string("template") {
                 do { sources.append(.template(try Template(text))) } catch { object.log.add("\(path).template", "\(error)") }
             }
             if let value = c.string("value") { sources.append(.value(value)) }
-            if sources.count > 1 || (sources.isEmpty && !c.has("template")) {
+            if given.count != 1 {
                 object.log.add(path, "needs exactly one of from, template, value")
             }
             let lookup = c.string("lookup")
@@ -137,7 +143,7 @@ enum MappingLoader {
                                       date: date, transforms: transforms))
             }
         }
-        return out
+        return (out, declared)
     }
 
     private static func readTransforms(_ node: ConfigNode?, path: String, log: ProblemLog) -> [Transform] {
@@ -193,7 +199,6 @@ enum MappingLoader {
             return nil
         }
         guard var o = ObjectReader(node, path: path, log: log) else { return nil }
-        let before = log.problems.count
         let file = o.string("file", required: true) ?? ""
         if !file.isEmpty { checkFileTemplate(file, path: o.child("file"), log: log) }
         let mode = o.choice("mode", OutputMode.self, choices: ["full", "delta", "both"]) ?? .delta
@@ -264,7 +269,8 @@ enum MappingLoader {
             log.add(o.child("trigger"), "must be a non-empty suffix without `/`, such as \".done\"")
         }
         o.finish()
-        guard log.problems.count == before else { return nil }
+        // Returned even when a field had a problem, so the checks against the columns still run
+        // (every problem is reported); `load` makes no mapping from it then.
         return OutputSpec(fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
                           formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger)
     }
