@@ -65,6 +65,7 @@ enum FeedOracle {
         if let new { args += ["--new", new.path] }
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONIOENCODING"] = "utf-8"
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"   // it runs on the repository's samples/ too
         let r = try DropfeedProcess.runProgram(try python(), args + arguments, environment: environment)
         try #require(r.exitCode == 0, "expected_counts.py \(arguments) failed (\(r.exitCode)): \(r.stderr)")
         return r
