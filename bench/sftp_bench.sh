@@ -28,8 +28,6 @@ mkdir "$work/inbound"
 head -c $((size_mb << 20)) /dev/urandom >"$work/upload.bin"
 bytes=$((size_mb << 20))
 
-now() { date +%s.%N; }
-
 dropfeed_upload() {
     "$bin" "$HOST" "$PORT" "$SFTP_USER" "$IDENTITY" "$KNOWN_HOSTS" "$work/upload.bin" "$work/inbound" >/dev/null
 }
@@ -40,25 +38,26 @@ openssh_upload() {
             -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN_HOSTS" "$SFTP_USER@$HOST" >/dev/null
 }
 
-# Times one upload (connect to disconnect) into an empty directory; prints MB/s.
+# Times one upload (connect to disconnect) into an empty directory; prints MB/s and the client's
+# CPU seconds (user + system, its child processes included: OpenSSH's sftp runs ssh).
 timed() {
     rm -f "$work/inbound/"*
     sync
-    local start end
-    start=$(now)
-    "$1"
-    end=$(now)
+    local TIMEFORMAT='%R %U %S' real user system
+    { time "$1" 2>&3; } 3>&2 2>"$work/time"
+    read -r real user system <"$work/time"
     cmp -s "$work/upload.bin" "$work/inbound/upload.bin" || { echo "sftp_bench: $1 delivered different bytes" >&2; exit 1; }
-    awk -v b="$bytes" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", b / (e - s) / 1e6 }'
+    awk -v b="$bytes" -v r="$real" -v u="$user" -v s="$system" 'BEGIN { printf "%.1f %.2f\n", b / r / 1e6, u + s }'
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-dropfeed_rates=()
-openssh_rates=()
+dropfeed_rates=() dropfeed_cpu=() openssh_rates=() openssh_cpu=()
 for run in $(seq 1 "$runs"); do
-    dropfeed_rates+=("$(timed dropfeed_upload)")
-    openssh_rates+=("$(timed openssh_upload)")
+    read -r rate cpu < <(timed dropfeed_upload)
+    dropfeed_rates+=("$rate") dropfeed_cpu+=("$cpu")
+    read -r rate cpu < <(timed openssh_upload)
+    openssh_rates+=("$rate") openssh_cpu+=("$cpu")
     echo "run $run/$runs: dropfeed ${dropfeed_rates[-1]} MB/s, openssh ${openssh_rates[-1]} MB/s" >&2
 done
 dropfeed=$(printf '%s\n' "${dropfeed_rates[@]}" | median)
@@ -66,9 +65,13 @@ openssh=$(printf '%s\n' "${openssh_rates[@]}" | median)
 
 mkdir -p bench/results
 {
-    echo "sftp upload: $size_mb MB over loopback to OpenSSH $(ssh -V 2>&1 | cut -d, -f1), median of $runs (MB = 10^6 bytes)"
-    printf '  %-38s %8s MB/s   runs: %s\n' "dropfeed (SFTP module, libssh2 1.10)" "$dropfeed" "${dropfeed_rates[*]}"
-    printf '  %-38s %8s MB/s   runs: %s\n' "openssh sftp -b" "$openssh" "${openssh_rates[*]}"
+    echo "sftp upload: $size_mb MB over loopback to $(ssh -V 2>&1 | cut -d, -f1), median of $runs (MB = 10^6 bytes)"
+    printf '  %-38s %8s %-10s %s\n' "" "MB/s" "client CPU" "runs (MB/s)"
+    printf '  %-38s %8s %8ss   %s\n' "dropfeed (SFTP module, libssh2 1.10)" "$dropfeed" \
+        "$(printf '%s\n' "${dropfeed_cpu[@]}" | median)" "${dropfeed_rates[*]}"
+    printf '  %-38s %8s %8ss   %s\n' "openssh sftp -b" "$openssh" \
+        "$(printf '%s\n' "${openssh_cpu[@]}" | median)" "${openssh_rates[*]}"
     awk -v d="$dropfeed" -v o="$openssh" \
-        'BEGIN { r = 100 * d / o; printf "  %-38s %8.1f %%      (target >= 90%%) %s\n", "dropfeed / openssh", r, (r >= 90 ? "ok" : "BELOW TARGET") }'
+        'BEGIN { r = 100 * d / o; printf "  %-38s %8.1f %%  (target >= 90%%) %s\n", "dropfeed / openssh", r, (r >= 90 ? "ok" : "BELOW TARGET") }'
+    echo "  load average while running: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 } | tee bench/results/sftp.txt
