@@ -39,7 +39,7 @@ final class FeedWorkspace {
     /// Writes a CSV (comma, LF, minimal quoting).
     @discardableResult
     func writeCSV(_ relative: String, header: [String], rows: [[String]]) throws -> String {
-        try write(relative, ([header] + rows).map(csvLine).joined() )
+        try write(relative, ([header] + rows).map(feedCSVLine).joined() )
     }
 
     func read(_ relative: String) throws -> String {
@@ -101,7 +101,7 @@ final class FeedWorkspace {
 }
 
 /// One CSV record (comma, LF), quoted where needed.
-func csvLine(_ fields: [String]) -> String {
+func feedCSVLine(_ fields: [String]) -> String {
     fields.map { f in
         f.contains(",") || f.contains("\"") || f.contains("\n") || f.contains("\r") || f.hasPrefix(" ") || f.hasSuffix(" ")
             ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
@@ -473,6 +473,39 @@ struct FeedRunnerTests {
         #expect(released.exitCode == .success)
         let last = try #require(released.target("lms")?.files.first?.name)
         #expect(try w.readCSV("outbox/lms/\(last)").map { $0[0] + $0[1] } == ["actionuser_id", "D10", "D9"])
+    }
+
+    @Test func holdDeletesKeepsHeldRowsInTheFullFile() throws {
+        let c = GateCase(safety: "maxDeletePercent: 10", deletes: 2, updates: 1, gate: "maxDeletePercent", actual: 20)
+        let w = try Self.feed(output: "mode: \"both\",", safety: c.safety + ", onExceed: \"hold-deletes\"")
+        let old = Self.people(10)
+        try Self.writeSource(w, old)
+        _ = try w.execute()
+        var new = old
+        new["10"] = nil
+        new["9"] = nil
+        new["1"]![0] = "One changed"
+        try Self.writeSource(w, new)
+        let report = try w.execute()
+        let lms = try #require(report.target("lms"))
+        #expect(report.exitCode == .held)
+        #expect(lms.files.map(\.name) == ["lms_0002_full.csv", "lms_0002_delta.csv"])
+        var expected = new
+        expected["10"] = old["10"]
+        expected["9"] = old["9"]
+        let ids = expected.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        #expect(try w.readCSV("outbox/lms/lms_0002_full.csv") == [["user_id", "name", "email", "dept"]] + ids.map { Self.mapped($0, expected[$0]!) })
+        #expect(try w.readCSV("outbox/lms/lms_0002_delta.csv").map(\.[0]) == ["action", "U"])
+    }
+
+    /// hold-deletes only releases adds and updates when the gates that tripped are delete gates.
+    @Test func holdDeletesStillHoldsWhenTheUpdateGateTrips() throws {
+        let c = GateCase(safety: "maxDeletes: 0, maxUpdatePercent: 10", deletes: 1, updates: 2, gate: "maxDeletes", actual: 1)
+        let (w, _, _) = try Self.gatedFeed(c, onExceed: "hold-deletes")
+        let report = try w.execute()
+        #expect(report.target("lms")?.status == .held)
+        #expect(report.target("lms")?.files.isEmpty == true)
+        #expect(w.files(in: "outbox/lms") == ["lms_0001_delta.csv"])
     }
 
     // MARK: Rejected rows
