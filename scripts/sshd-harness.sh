@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throw-away OpenSSH sshd on 127.0.0.1, for the SFTP tests, the end-to-end tests, the demo and
+# A throw-away OpenSSH sshd on 127.0.0.1 (and ::1), for the SFTP tests, the end-to-end tests, the demo and
 # the benchmark. It runs as the calling user (root or not) on a free high port; that same user
 # logs in with a throw-away key.
 #
@@ -69,8 +69,10 @@ port_open() {
 
 write_config() {
     local dir=$1 port=$2
+    # [::1] too, for IPv6 tests; sshd carries on with 127.0.0.1 where IPv6 is missing.
     cat >"$dir/sshd_config" <<EOF
 ListenAddress $HOST:$port
+ListenAddress [::1]:$port
 HostKey $dir/host_ed25519
 HostKey $dir/host_ecdsa
 PidFile $dir/sshd.pid.sshd

@@ -138,17 +138,14 @@ public final class RemoteFile {
     }
 
     /// The reason given for a failed write or close, or nil to explain the status as usual.
-    /// OpenSSH answers a full disk with a bare FX_FAILURE, so say what it most likely means.
+    /// SFTP v3 has no "disk full" status: OpenSSH answers ENOSPC and EDQUOT with a bare
+    /// FX_FAILURE, so say what it most likely means.
     private var writeFailureReason: String? {
         let (code, _) = SSHSession.lastError(client.session.handle)
-        guard code == .sftpProtocol else { return nil }
-        let status = SFTPStatus(rawValue: libssh2_sftp_last_error(client.handle))
-        switch status {
-        case .failure, .noSpaceOnFilesystem, .quotaExceeded:
-            return "\(status.explanation); the server may be out of space or over quota"
-        default:
+        guard code == .sftpProtocol, SFTPStatus(rawValue: libssh2_sftp_last_error(client.handle)) == .failure else {
             return nil
         }
+        return "the server reported a failure; it may be out of space or over quota"
     }
 
     private static func localError(_ path: String, operation: String) -> SFTPError {

@@ -32,6 +32,23 @@ struct FailureTests {
         #expect(elapsed < Double(3 * timeout), "must not hang beyond the timeout")
     }
 
+    @Test(
+        "IPv6: an address literal, and [::1]:port in known_hosts",
+        .enabled(if: SilentListener.hasIPv6Loopback, "this machine has no IPv6 loopback"))
+    func ipv6() throws {
+        let server = try SSHDServer()
+        defer { server.stop() }
+        let knownHosts = try server.knownHosts(["ed25519"])
+        let entry = try String(contentsOfFile: knownHosts, encoding: .utf8)
+        try entry.replacingOccurrences(of: "[127.0.0.1]", with: "[::1]").write(toFile: knownHosts, atomically: true, encoding: .utf8)
+
+        let session = try SSHSession(host: "::1", port: server.port, hostKeyPolicy: .knownHosts(knownHosts), timeoutSeconds: 10)
+        defer { try? session.close() }
+        try session.authenticate(user: server.user, with: .privateKey(path: server.identityPath))
+
+        #expect(session.hostKey.algorithm == "ssh-ed25519")
+    }
+
     @Test("a closed port is a transient connection error")
     func refused() throws {
         let listener = try SilentListener()
@@ -138,6 +155,21 @@ final class SilentListener {
     }
 
     deinit { close() }
+
+    /// Whether a socket can be bound to ::1.
+    static let hasIPv6Loopback: Bool = {
+        let descriptor = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { Glibc.close(descriptor) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+            }
+        }
+    }()
 }
 
 /// Runs an action on its own thread once a file has grown to a given size: the way to strike a

@@ -2,6 +2,10 @@ import Foundation
 import SFTP
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Uploads against a real sshd")
 struct UploadTests {
     @Test("several files in one session arrive byte-exact, with no .part left")
@@ -107,6 +111,29 @@ struct UploadTests {
         #expect(error.description.contains("no such file or directory"))
         #expect(error.description.contains("does the remote directory \(missing) exist?"))
         #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
+    @Test(
+        "a full disk on the server: the error says so, and the .part is removed",
+        .enabled(if: getuid() == 0, "mounting a tiny tmpfs needs root"))
+    func serverOutOfSpace() throws {
+        let server = try SSHDServer()
+        defer { server.stop() }
+        let remote = try server.makeDirectory("small")
+        try run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", remote])
+        defer { _ = try? run(["umount", remote]) }
+        let local = server.directory + "/big.csv"
+        try makeLocalFile(local, size: 3_000_000)
+
+        let error = try sftpError {
+            try server.withSFTP { _ = try $0.upload(localPath: local, remoteDir: remote, name: "big.csv") }
+        }
+
+        #expect(error.kind == .remote)
+        #expect(!error.isTransient)
+        #expect(error.sftpStatus == .failure)
+        #expect(error.description.contains("cannot write \(remote)/big.csv.part: the server reported a failure; it may be out of space or over quota"))
+        #expect(try listing(remote) == [])
     }
 
     @Test("a missing local file fails before anything is written")
