@@ -24,7 +24,8 @@ extension SSHSession {
                 let expired = SSHErrorCode(rawValue: rc) == .passwordExpired
                 throw error(
                     .authentication, "password login as \(user) on \(endpoint) failed",
-                    reason: expired ? "the password has expired; change it on the server" : "the server rejected the password",
+                    reason: expired
+                        ? "the password has expired; change it on the server" : "the server rejected the password",
                     operation: "libssh2_userauth_password_ex")
             }
         case .agent(let socketPath):
@@ -38,14 +39,17 @@ extension SSHSession {
     private func authenticationMethods(user: String) throws -> [String]? {
         guard let list = libssh2_userauth_list(handle, user, user.byteCount) else {
             if libssh2_userauth_authenticated(handle) == 1 { return nil }
-            throw error(.authentication, "cannot start authentication as \(user) on \(endpoint)", operation: "libssh2_userauth_list")
+            throw error(
+                .authentication, "cannot start authentication as \(user) on \(endpoint)",
+                operation: "libssh2_userauth_list")
         }
         return String(cString: list).split(separator: ",").map(String.init)
     }
 
     private func require(_ method: String, in methods: [String], user: String) throws {
         guard !methods.contains(method) else { return }
-        var summary = "\(endpoint) does not accept \(method) authentication for \(user) (it offers: \(methods.joined(separator: ", ")))"
+        let offered = methods.joined(separator: ", ")
+        var summary = "\(endpoint) does not accept \(method) authentication for \(user) (it offers: \(offered))"
         if methods == ["keyboard-interactive"] || (method == "password" && methods.contains("keyboard-interactive")) {
             summary += "; keyboard-interactive is not supported, use a key"
         }
@@ -96,12 +100,16 @@ extension SSHSession {
             tried += 1
             guard let code = agent.authenticate(user: user, identity: identity) else { return }
             if SSHErrorCode.connectionLevel.contains(code) {
-                throw error(.authentication, "ssh-agent login as \(user) on \(endpoint) failed", operation: "libssh2_agent_userauth")
+                throw error(
+                    .authentication, "ssh-agent login as \(user) on \(endpoint) failed",
+                    operation: "libssh2_agent_userauth")
             }
         }
         var reason = "none of the \(tried) usable keys in ssh-agent was accepted"
         if skippedRSA > 0 { reason += "; \(skippedRSA) RSA keys were skipped (\(Self.rsaExplanation))" }
-        throw error(.authentication, "ssh-agent login as \(user) on \(endpoint) failed", reason: reason, operation: "libssh2_agent_userauth")
+        throw error(
+            .authentication, "ssh-agent login as \(user) on \(endpoint) failed", reason: reason,
+            operation: "libssh2_agent_userauth")
     }
 
     static let rsaExplanation =

@@ -1,5 +1,5 @@
-import Foundation
 internal import CLibSSH2
+import Foundation
 
 /// An OpenSSH known_hosts file loaded into libssh2 (`libssh2_knownhost_*`); owns the collection.
 ///
@@ -31,7 +31,8 @@ final class KnownHosts {
                 message: error.message)
         }
         guard let handle = libssh2_knownhost_init(session) else {
-            throw SFTPError(.hostKeyUnknown, "cannot allocate a known_hosts collection", operation: "libssh2_knownhost_init")
+            throw SFTPError(
+                .hostKeyUnknown, "cannot allocate a known_hosts collection", operation: "libssh2_knownhost_init")
         }
         self.handle = handle
         self.path = path

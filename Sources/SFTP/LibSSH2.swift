@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CLibSSH2
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Process-wide libssh2 state.
 enum LibSSH2 {

@@ -22,7 +22,8 @@ struct PrivateKeyFile {
             bytes = try readSmallFile(path, limit: 256 << 10)
         } catch {
             let reason = error.code == ENOENT ? "it does not exist" : error.message.lowercased()
-            throw SFTPError(.privateKey, "cannot read identity file \(path): \(reason)", operation: "open", message: error.message)
+            throw SFTPError(
+                .privateKey, "cannot read identity file \(path): \(reason)", operation: "open", message: error.message)
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -37,10 +38,13 @@ struct PrivateKeyFile {
                 operation: "read")
         }
         if first.hasPrefix("ssh-") || first.hasPrefix("ecdsa-") {
-            throw SFTPError(.privateKey, "identity file \(path) is a public key; give the private key file", operation: "read")
+            throw SFTPError(
+                .privateKey, "identity file \(path) is a public key; give the private key file", operation: "read")
         }
-        let body = Data(base64Encoded: lines.drop { !$0.hasPrefix("-----BEGIN ") }.dropFirst()
-            .prefix { !$0.hasPrefix("-----END ") }.filter { !$0.contains(":") }.joined()) ?? Data()
+        let body =
+            Data(
+                base64Encoded: lines.drop { !$0.hasPrefix("-----BEGIN ") }.dropFirst()
+                    .prefix { !$0.hasPrefix("-----END ") }.filter { !$0.contains(":") }.joined()) ?? Data()
         switch first {
         case "-----BEGIN OPENSSH PRIVATE KEY-----": readOpenSSH([UInt8](body))
         case "-----BEGIN RSA PRIVATE KEY-----": algorithm = "ssh-rsa"

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CLibSSH2
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A remote file open for writing; owns one `LIBSSH2_SFTP_HANDLE` and keeps its client alive.
 ///
@@ -92,7 +93,9 @@ public final class RemoteFile {
             throw client.error("cannot stat \(path)", operation: "libssh2_sftp_fstat_ex", path: path)
         }
         guard let size = SFTPClient.Attributes(attributes).size else {
-            throw SFTPError(.sizeMismatch, "the server does not report the size of \(path)", operation: "libssh2_sftp_fstat_ex", remotePath: path)
+            throw SFTPError(
+                .sizeMismatch, "the server does not report the size of \(path)", operation: "libssh2_sftp_fstat_ex",
+                remotePath: path)
         }
         return size
     }
@@ -111,7 +114,8 @@ public final class RemoteFile {
                 operation: "libssh2_sftp_close_handle", remotePath: path)
         }
         if libssh2_sftp_close_handle(handle) != 0 {
-            throw client.error("cannot close \(path)", reason: writeFailureReason, operation: "libssh2_sftp_close_handle", path: path)
+            throw client.error(
+                "cannot close \(path)", reason: writeFailureReason, operation: "libssh2_sftp_close_handle", path: path)
         }
     }
 
@@ -131,7 +135,8 @@ public final class RemoteFile {
     private func writeChunk(_ data: UnsafePointer<CChar>, count: Int) throws -> Int {
         let rc = libssh2_sftp_write(openHandle, data, count)
         guard rc >= 0 else {
-            throw client.error("cannot write \(path)", reason: writeFailureReason, operation: "libssh2_sftp_write", path: path)
+            throw client.error(
+                "cannot write \(path)", reason: writeFailureReason, operation: "libssh2_sftp_write", path: path)
         }
         bytesWritten += Int64(rc)
         return rc

@@ -88,7 +88,8 @@ public final class SFTPClient {
     public func openForWriting(
         _ path: String, ifExists existing: ExistingFile = .truncate, permissions: Int = 0o644
     ) throws -> RemoteFile {
-        let flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (existing == .truncate ? LIBSSH2_FXF_TRUNC : LIBSSH2_FXF_EXCL)
+        let flags =
+            LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (existing == .truncate ? LIBSSH2_FXF_TRUNC : LIBSSH2_FXF_EXCL)
         guard
             let file = libssh2_sftp_open_ex(
                 handle, path, path.byteCount, UInt(flags), permissions, LIBSSH2_SFTP_OPENFILE)

@@ -27,7 +27,8 @@ final class SSHAgent {
                 reason: "is it running, and is SSH_AUTH_SOCK set?", operation: "libssh2_agent_connect")
         }
         if libssh2_agent_list_identities(handle) != 0 {
-            throw session.error(.authentication, "cannot list the keys in ssh-agent", operation: "libssh2_agent_list_identities")
+            throw session.error(
+                .authentication, "cannot list the keys in ssh-agent", operation: "libssh2_agent_list_identities")
         }
     }
 
@@ -45,7 +46,8 @@ final class SSHAgent {
             let rc = libssh2_agent_get_identity(handle, &next, previous)
             if rc == 1 { return result }
             guard rc == 0, let next else {
-                throw session.error(.authentication, "cannot read the keys in ssh-agent", operation: "libssh2_agent_get_identity")
+                throw session.error(
+                    .authentication, "cannot read the keys in ssh-agent", operation: "libssh2_agent_get_identity")
             }
             let blob = [UInt8](UnsafeBufferPointer(start: next.pointee.blob, count: next.pointee.blob_len))
             var reader = WireReader(blob)

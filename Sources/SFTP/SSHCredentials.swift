@@ -9,7 +9,8 @@ public enum SSHCredentials: Sendable, CustomStringConvertible, CustomDebugString
 
     public var description: String {
         switch self {
-        case .privateKey(let path, let passphrase): "private key \(path)" + (passphrase == nil ? "" : " (with passphrase)")
+        case .privateKey(let path, let passphrase):
+            "private key \(path)" + (passphrase == nil ? "" : " (with passphrase)")
         case .password: "password"
         case .agent(let socketPath): "ssh-agent" + (socketPath.map { " at \($0)" } ?? "")
         }

@@ -1,5 +1,5 @@
-import Foundation
 internal import CLibSSH2
+import Foundation
 
 /// An SSH connection whose host key has been verified; owns one `LIBSSH2_SESSION` and its socket.
 ///
@@ -81,7 +81,9 @@ public final class SSHSession {
         precondition(openChildren == 0, "close every SFTPClient before closing its SSHSession")
         isOpen = false
         let rc = isBroken ? 0 : libssh2_session_disconnect_ex(handle, SSH_DISCONNECT_BY_APPLICATION, "bye", "")
-        let failure = rc == 0 ? nil : error(.connection, "cannot disconnect from \(endpoint)", operation: "libssh2_session_disconnect_ex")
+        let failure =
+            rc == 0
+            ? nil : error(.connection, "cannot disconnect from \(endpoint)", operation: "libssh2_session_disconnect_ex")
         libssh2_session_free(handle)
         socket.close()
         if let failure { throw failure }
@@ -140,7 +142,8 @@ public final class SSHSession {
                 summary =
                     "no common host-key algorithm with \(host) port \(port): known_hosts lists only an ssh-rsa key "
                     + "for it, which libssh2 1.10 can check only with SHA-1 signatures that OpenSSH 8.8 and later "
-                    + "no longer offer; add the server's Ed25519 or ECDSA key (ssh-keyscan -t ed25519,ecdsa -p \(port) \(host))"
+                    + "no longer offer; add the server's Ed25519 or ECDSA key "
+                    + "(ssh-keyscan -t ed25519,ecdsa -p \(port) \(host))"
             } else {
                 summary =
                     "no algorithms in common with \(host) port \(port): libssh2 1.10 has aes*-ctr, hmac-sha2-256/512 "
@@ -149,7 +152,8 @@ public final class SSHSession {
             }
         } else if code == .timeout {
             kind = .connection
-            summary = "no SSH handshake with \(host) port \(port) within \(timeout)s (is an SSH server listening there?)"
+            summary =
+                "no SSH handshake with \(host) port \(port) within \(timeout)s (is an SSH server listening there?)"
         } else if SSHErrorCode.connectionLevel.contains(code) {
             kind = .connection
             summary = "\(host) port \(port) closed the connection during the SSH handshake"
@@ -165,11 +169,14 @@ public final class SSHSession {
     ) throws -> HostKey {
         var length = 0
         var type: Int32 = 0
-        guard let blob = libssh2_session_hostkey(session, &length, &type), let hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256) else {
+        guard let blob = libssh2_session_hostkey(session, &length, &type),
+            let hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256)
+        else {
             throw SFTPError(.handshake, "the server sent no host key", operation: "libssh2_session_hostkey")
         }
         let key = [UInt8](UnsafeRawBufferPointer(start: blob, count: length))
-        let fingerprint = "SHA256:" + Data(bytes: hash, count: 32).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        let fingerprint =
+            "SHA256:" + Data(bytes: hash, count: 32).base64EncodedString().replacingOccurrences(of: "=", with: "")
         guard let algorithm = HostKeyAlgorithm.forHostKeyType(type) else {
             throw SFTPError(
                 .handshake, "\(host) port \(port) offers only a host key type Dropfeed does not accept (\(type))",
@@ -184,7 +191,8 @@ public final class SSHSession {
         case .revoked:
             throw SFTPError(
                 .hostKeyMismatch,
-                "the host key of \(host) port \(port) (\(serverKey)) is marked @revoked in \(file); refusing to connect",
+                "the host key of \(host) port \(port) (\(serverKey)) is marked @revoked in \(file); "
+                    + "refusing to connect",
                 operation: "libssh2_knownhost_checkp", serverHostKey: serverKey)
         case .notFound where listed.isEmpty:
             let missing = knownHosts.fileExists ? "" : " (the file does not exist)"

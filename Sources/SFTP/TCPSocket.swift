@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A connected TCP socket; owns its descriptor.
@@ -48,7 +48,8 @@ final class TCPSocket {
             Glibc.close(fd)
             if result == ETIMEDOUT { break }
         }
-        let reason = lastErrno == ETIMEDOUT ? "timed out after \(timeout)s" : String(cString: strerror(lastErrno)).lowercased()
+        let reason =
+            lastErrno == ETIMEDOUT ? "timed out after \(timeout)s" : String(cString: strerror(lastErrno)).lowercased()
         throw SFTPError(
             .connection, "cannot connect to \(host) port \(port): \(reason)", operation: "connect",
             message: reason)

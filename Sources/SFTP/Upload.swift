@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How `SFTPClient.upload` puts a file in place.
@@ -108,7 +108,8 @@ extension SFTPClient {
 
     private func targetExists(_ path: String, _ cause: SFTPError) -> SFTPError {
         SFTPError(
-            .targetExists, "\(path) already exists on the server and overwriting is off (set overwrite: true to replace it)",
+            .targetExists,
+            "\(path) already exists on the server and overwriting is off (set overwrite: true to replace it)",
             operation: cause.operation, code: cause.code, message: cause.message, sftpStatus: cause.sftpStatus,
             remotePath: path)
     }

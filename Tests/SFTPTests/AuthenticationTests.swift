@@ -3,7 +3,7 @@ import SFTP
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Authentication")
@@ -21,7 +21,9 @@ struct AuthenticationTests {
         defer { server.stop() }
         let key = try server.makeKey("id", type: type, passphrase: encrypted ? Self.passphrase : "", format: format)
 
-        let names = try server.withSFTP(credentials: .privateKey(path: key, passphrase: encrypted ? Self.passphrase : nil)) {
+        let names = try server.withSFTP(
+            credentials: .privateKey(path: key, passphrase: encrypted ? Self.passphrase : nil)
+        ) {
             try $0.exists(server.directory)
         }
         #expect(names)
@@ -88,7 +90,9 @@ struct AuthenticationTests {
         try "not a key\n".write(toFile: garbage, atomically: true, encoding: .utf8)
 
         let absent = try sftpError { _ = try server.connect(credentials: .privateKey(path: missing)) }
-        let publicKey = try sftpError { _ = try server.connect(credentials: .privateKey(path: server.identityPath + ".pub")) }
+        let publicKey = try sftpError {
+            _ = try server.connect(credentials: .privateKey(path: server.identityPath + ".pub"))
+        }
         let unreadable = try sftpError { _ = try server.connect(credentials: .privateKey(path: garbage)) }
 
         #expect(absent.kind == .privateKey)
@@ -101,7 +105,8 @@ struct AuthenticationTests {
 
     @Test(
         "password login, with a throw-away local user",
-        .enabled(if: getuid() == 0, "creating a local user with a password needs root; key logins are tested as any user"))
+        .enabled(
+            if: getuid() == 0, "creating a local user with a password needs root; key logins are tested as any user"))
     func password() throws {
         let server = try SSHDServer()
         defer { server.stop() }

@@ -3,7 +3,7 @@ import SFTP
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Connection failures")
@@ -40,9 +40,11 @@ struct FailureTests {
         defer { server.stop() }
         let knownHosts = try server.knownHosts(["ed25519"])
         let entry = try String(contentsOfFile: knownHosts, encoding: .utf8)
-        try entry.replacingOccurrences(of: "[127.0.0.1]", with: "[::1]").write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        try entry.replacingOccurrences(of: "[127.0.0.1]", with: "[::1]").write(
+            toFile: knownHosts, atomically: true, encoding: .utf8)
 
-        let session = try SSHSession(host: "::1", port: server.port, hostKeyPolicy: .knownHosts(knownHosts), timeoutSeconds: 10)
+        let session = try SSHSession(
+            host: "::1", port: server.port, hostKeyPolicy: .knownHosts(knownHosts), timeoutSeconds: 10)
         defer { try? session.close() }
         try session.authenticate(user: server.user, with: .privateKey(path: server.identityPath))
 
@@ -56,7 +58,8 @@ struct FailureTests {
         listener.close()
 
         let error = try sftpError {
-            _ = try SSHSession(host: "127.0.0.1", port: port, hostKeyPolicy: .knownHosts("/dev/null"), timeoutSeconds: 5)
+            _ = try SSHSession(
+                host: "127.0.0.1", port: port, hostKeyPolicy: .knownHosts("/dev/null"), timeoutSeconds: 5)
         }
 
         #expect(error.kind == .connection)

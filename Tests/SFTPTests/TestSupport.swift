@@ -57,7 +57,9 @@ func makeLocalFile(_ path: String, size: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C
 
 /// A sparse local file of `size` zero bytes, cheap to make however large.
 func makeSparseFile(_ path: String, size: Int) throws {
-    guard FileManager.default.createFile(atPath: path, contents: nil) else { throw HarnessError("cannot create \(path)") }
+    guard FileManager.default.createFile(atPath: path, contents: nil) else {
+        throw HarnessError("cannot create \(path)")
+    }
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     try handle.truncate(atOffset: UInt64(size))
     try handle.close()

@@ -81,7 +81,9 @@ struct UploadTests {
             #expect(contents("\(remote)/d.csv") == contents(long))
             _ = try sftp.upload(localPath: short, remoteDir: remote, name: "d.csv", mode: .direct, overwrite: true)
             #expect(contents("\(remote)/d.csv") == contents(short))
-            return try sftpError { _ = try sftp.upload(localPath: long, remoteDir: remote, name: "d.csv", mode: .direct) }
+            return try sftpError {
+                _ = try sftp.upload(localPath: long, remoteDir: remote, name: "d.csv", mode: .direct)
+            }
         }
 
         #expect(refused.kind == .targetExists)
@@ -128,7 +130,11 @@ struct UploadTests {
         #expect(error.kind == .remote)
         #expect(!error.isTransient)
         #expect(error.sftpStatus == .failure)
-        #expect(error.description.contains("cannot write \(remote)/big.csv.part: the server reported a failure; it may be out of space or over quota"))
+        #expect(
+            error.description.contains(
+                "cannot write \(remote)/big.csv.part: the server reported a failure; "
+                    + "it may be out of space or over quota"
+            ))
         #expect(try listing(remote) == [])
     }
 
@@ -139,7 +145,9 @@ struct UploadTests {
         let remote = try server.makeDirectory("inbound")
 
         let error = try sftpError {
-            try server.withSFTP { _ = try $0.upload(localPath: server.directory + "/nope.csv", remoteDir: remote, name: "a.csv") }
+            try server.withSFTP {
+                _ = try $0.upload(localPath: server.directory + "/nope.csv", remoteDir: remote, name: "a.csv")
+            }
         }
 
         #expect(error.kind == .localFile)
