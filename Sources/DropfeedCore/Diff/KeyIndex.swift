@@ -39,11 +39,7 @@ struct KeyIndex {
         } else {
             for k in 0..<partCount {
                 let field = part(k)
-                let n = UInt32(field.count)
-                keyBytes.append(UInt8(truncatingIfNeeded: n))
-                keyBytes.append(UInt8(truncatingIfNeeded: n >> 8))
-                keyBytes.append(UInt8(truncatingIfNeeded: n >> 16))
-                keyBytes.append(UInt8(truncatingIfNeeded: n >> 24))
+                keyBytes.appendLength(field.count)
                 keyBytes.append(contentsOf: field)
                 h = RowHash.combine(h, field)
             }
@@ -145,7 +141,7 @@ struct KeyIndex {
         var parts: [[UInt8]] = []
         var i = slice.startIndex
         while i < slice.endIndex {
-            let n = Int(slice[i]) | Int(slice[i + 1]) << 8 | Int(slice[i + 2]) << 16 | Int(slice[i + 3]) << 24
+            let n = readLength(slice, at: i)
             parts.append(Array(slice[(i + 4)..<(i + 4 + n)]))
             i += 4 + n
         }

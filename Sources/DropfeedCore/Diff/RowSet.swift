@@ -32,11 +32,7 @@ struct RowSet {
         var h = RowHash.seed
         for var value in row {
             value.withUTF8 { bytes in
-                let n = UInt32(bytes.count)
-                arena.append(UInt8(truncatingIfNeeded: n))
-                arena.append(UInt8(truncatingIfNeeded: n >> 8))
-                arena.append(UInt8(truncatingIfNeeded: n >> 16))
-                arena.append(UInt8(truncatingIfNeeded: n >> 24))
+                arena.appendLength(bytes.count)
                 arena.append(contentsOf: bytes)
                 h = RowHash.combine(h, bytes)
             }
@@ -57,7 +53,7 @@ struct RowSet {
         out.reserveCapacity(count)
         var i = start
         for _ in 0..<count {
-            let n = Int(buffer[i]) | Int(buffer[i + 1]) << 8 | Int(buffer[i + 2]) << 16 | Int(buffer[i + 3]) << 24
+            let n = readLength(buffer, at: i)
             out.append((i + 4, n))
             i += 4 + n
         }
@@ -97,8 +93,8 @@ struct RowSet {
         var i = Int(a.keyStart), j = Int(b.keyStart)
         let endA = i + Int(a.keyLength), endB = j + Int(b.keyLength)
         while i < endA && j < endB {
-            let na = Int(ka[i]) | Int(ka[i + 1]) << 8 | Int(ka[i + 2]) << 16 | Int(ka[i + 3]) << 24
-            let nb = Int(kb[j]) | Int(kb[j + 1]) << 8 | Int(kb[j + 2]) << 16 | Int(kb[j + 3]) << 24
+            let na = readLength(ka, at: i)
+            let nb = readLength(kb, at: j)
             i += 4
             j += 4
             let n = min(na, nb)

@@ -74,15 +74,13 @@ public final class SourceTable: @unchecked Sendable {
         try checkUniqueKeys(displayPath: source.displayPath, buildLookup: buildLookup)
     }
 
+    /// One byte for a length under 255 (nearly every field), else 0xFF and four bytes.
     private func appendLength(_ n: Int) {
         if n < 0xFF {
             arena.append(UInt8(n))
         } else {
             arena.append(0xFF)
-            arena.append(UInt8(truncatingIfNeeded: n))
-            arena.append(UInt8(truncatingIfNeeded: n >> 8))
-            arena.append(UInt8(truncatingIfNeeded: n >> 16))
-            arena.append(UInt8(truncatingIfNeeded: n >> 24))
+            arena.appendLength(n)
         }
     }
 
@@ -101,7 +99,7 @@ public final class SourceTable: @unchecked Sendable {
                 var n = Int(buffer[i])
                 i += 1
                 if n == 0xFF {
-                    n = Int(buffer[i]) | Int(buffer[i + 1]) << 8 | Int(buffer[i + 2]) << 16 | Int(buffer[i + 3]) << 24
+                    n = readLength(buffer, at: i)
                     i += 4
                 }
                 starts[2 * k] = i
