@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `deliver.sftp` block of a config, as README's configuration reference spells it.
@@ -24,7 +25,9 @@ struct SFTPDeliverySettings {
         func quoted(_ s: String) -> String {
             "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
-        var lines = ["host: \(quoted(host))", "port: \(port)", "user: \(quoted(user))", "remoteDir: \(quoted(remoteDir))"]
+        var lines = [
+            "host: \(quoted(host))", "port: \(port)", "user: \(quoted(user))", "remoteDir: \(quoted(remoteDir))",
+        ]
         if let identityFile { lines.append("identityFile: \(quoted(identityFile))") }
         if let passphraseEnv { lines.append("passphraseEnv: \(quoted(passphraseEnv))") }
         if let passwordEnv { lines.append("passwordEnv: \(quoted(passwordEnv))") }
@@ -57,8 +60,9 @@ final class SFTPFeed {
         self.ws = ws
         self.harness = harness
         self.remote = remote
-        settings = SFTPDeliverySettings(port: harness.port, user: harness.user, remoteDir: remote.url.path,
-                                        identityFile: harness.identity.path, knownHosts: harness.knownHosts.path)
+        settings = SFTPDeliverySettings(
+            port: harness.port, user: harness.user, remoteDir: remote.url.path,
+            identityFile: harness.identity.path, knownHosts: harness.knownHosts.path)
         self.ws.config = Self.configName
         try writeConfig()
     }
@@ -86,8 +90,9 @@ final class SFTPFeed {
         let url = ws.file(Self.configName)
         var lines = try String(contentsOf: url, encoding: .utf8).components(separatedBy: "\n")
         let start = try #require(lines.firstIndex { $0.contains("sftp: {") }, "no `sftp: {` in \(Self.configName)")
-        let end = try #require(lines[start...].firstIndex { $0.trimmingCharacters(in: .whitespaces) == "}," },
-                               "the sftp block of \(Self.configName) does not end with `},`")
+        let end = try #require(
+            lines[start...].firstIndex { $0.trimmingCharacters(in: .whitespaces) == "}," },
+            "the sftp block of \(Self.configName) does not end with `},`")
         lines.replaceSubrange(start...end, with: settings.json5.components(separatedBy: "\n"))
         try Data(lines.joined(separator: "\n").utf8).write(to: url)
     }
@@ -104,13 +109,17 @@ final class SFTPFeed {
     }
 
     /// `run` with `--json`, and the report decoded from stdout.
-    func report(_ arguments: [String], environment: [String: String] = [:], unset: [String] = [],
-                sourceLocation: SourceLocation = #_sourceLocation) throws -> (ProcessResult, FeedReport) {
+    func report(
+        _ arguments: [String], environment: [String: String] = [:], unset: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (ProcessResult, FeedReport) {
         let r = try run(arguments + ["--json"], environment: environment, unset: unset)
         do {
             return (r, try JSONDecoder().decode(FeedReport.self, from: r.stdoutData))
         } catch {
-            let message: String = "`dropfeed \(arguments.joined(separator: " ")) --json` printed no report (exit \(r.exitCode)): \(error)\n"
+            let message: String =
+                "`dropfeed \(arguments.joined(separator: " ")) --json` printed no report "
+                + "(exit \(r.exitCode)): \(error)\n"
                 + "stdout: \(r.stdout.prefix(2000))\nstderr: \(r.stderr.prefix(2000))\nsshd log:\n\(harness.logTail())"
             Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
             throw error
@@ -151,7 +160,9 @@ final class SFTPFeed {
     func copyRemote(_ names: Set<String>, into folder: String) throws -> URL {
         let dir = ws.root.file(folder)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for name in names { try FileManager.default.copyItem(at: remote.file(name), to: dir.appendingPathComponent(name)) }
+        for name in names {
+            try FileManager.default.copyItem(at: remote.file(name), to: dir.appendingPathComponent(name))
+        }
         return dir
     }
 }
@@ -162,28 +173,37 @@ enum SecretCheck {
     static func files(under root: URL, containing secret: String) -> [String] {
         let needle = Data(secret.utf8)
         var hits: [String] = []
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else { return hits }
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+        else { return hits }
         for case let url as URL in walker {
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true,
-                  let data = try? Data(contentsOf: url) else { continue }
+                let data = try? Data(contentsOf: url)
+            else { continue }
             if data.range(of: needle) != nil { hits.append(url.path) }
         }
         return hits
     }
 
     /// Records an issue for each output of `results` holding one of `secrets`.
-    static func expectAbsent(_ secrets: [String], in results: [ProcessResult], _ what: String,
-                             sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectAbsent(
+        _ secrets: [String], in results: [ProcessResult], _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         for secret in secrets {
             for (k, r) in results.enumerated() {
-                #expect(!r.stdout.contains(secret), "\(what): a secret is on stdout of command \(k + 1)", sourceLocation: sourceLocation)
-                #expect(!r.stderr.contains(secret), "\(what): a secret is on stderr of command \(k + 1)", sourceLocation: sourceLocation)
+                #expect(
+                    !r.stdout.contains(secret), "\(what): a secret is on stdout of command \(k + 1)",
+                    sourceLocation: sourceLocation)
+                #expect(
+                    !r.stderr.contains(secret), "\(what): a secret is on stderr of command \(k + 1)",
+                    sourceLocation: sourceLocation)
             }
         }
     }
 
     /// Records an issue for each file under each of `roots` holding one of `secrets`.
-    static func expectAbsent(_ secrets: [String], under roots: [URL], sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectAbsent(_ secrets: [String], under roots: [URL], sourceLocation: SourceLocation = #_sourceLocation)
+    {
         for secret in secrets {
             for root in roots {
                 let hits = files(under: root, containing: secret)
@@ -218,7 +238,8 @@ final class ArgumentWatch: @unchecked Sendable {
         let me = getpid()
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), pid != me,
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { continue }
             if needles.contains(where: { data.range(of: $0) != nil }) {
                 let line = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
                 lock.withLock { hits.append("pid \(pid): \(line.prefix(200))") }
@@ -242,20 +263,20 @@ final class SilentListener {
     let port: Int
 
     private static let script = """
-    import socket, sys
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(16)
-    s.settimeout(120)          # never outlive a forgotten test by much
-    print(s.getsockname()[1], flush=True)
-    held = []
-    try:
-        while True:
-            c, _ = s.accept()
-            held.append(c)     # keep it open, say nothing
-    except socket.timeout:
-        sys.exit(0)
-    """
+        import socket, sys
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        s.settimeout(120)          # never outlive a forgotten test by much
+        print(s.getsockname()[1], flush=True)
+        held = []
+        try:
+            while True:
+                c, _ = s.accept()
+                held.append(c)     # keep it open, say nothing
+        except socket.timeout:
+            sys.exit(0)
+        """
 
     init() throws {
         process.executableURL = try FeedOracle.python()
@@ -271,7 +292,8 @@ final class SilentListener {
             if chunk.isEmpty { break }
             data.append(chunk)
         }
-        guard let port = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let port = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
             process.terminate()
             process.waitUntilExit()
             throw ProcessLaunchError(description: "the silent listener printed no port")

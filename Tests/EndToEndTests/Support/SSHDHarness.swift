@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A throw-away OpenSSH sshd on 127.0.0.1, run by `scripts/sshd-harness.sh` in a directory of its
@@ -76,7 +77,8 @@ final class SSHDHarness: @unchecked Sendable {
     @discardableResult
     func freezeSessionsNow() -> Int {
         guard let text = try? String(contentsOf: directory.appendingPathComponent("sshd.pid"), encoding: .utf8),
-              let root = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return 0 }
+            let root = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return 0 }
         let pids = Self.descendants(of: root)
         for pid in pids { Glibc.kill(pid, SIGSTOP) }
         return pids.count
@@ -88,8 +90,9 @@ final class SSHDHarness: @unchecked Sendable {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
             guard let pid = Int32(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.range(of: ") ", options: .backwards) else { continue }
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.range(of: ") ", options: .backwards)
+            else { continue }
             let fields = stat[close.upperBound...].split(separator: " ")
             guard fields.count > 1, let ppid = Int32(fields[1]) else { continue }
             children[ppid, default: []].append(pid)
@@ -119,7 +122,8 @@ final class SSHDHarness: @unchecked Sendable {
 
     /// The `type base64` part of a host public key.
     func hostKeyLine(_ type: String) throws -> String {
-        try String(contentsOf: hostPublicKey(type), encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        try String(contentsOf: hostPublicKey(type), encoding: .utf8).split(separator: " ").prefix(2).joined(
+            separator: " ")
     }
 
     /// Writes a known_hosts file at `url` with the server's keys of `types` for `[127.0.0.1]:PORT`;
@@ -136,7 +140,9 @@ final class SSHDHarness: @unchecked Sendable {
     /// Generates a client key pair at `url` (ssh-keygen) and, when `authorize` is set, appends its
     /// public half to the server's authorized_keys.
     func makeClientKey(_ url: URL, type: String = "ed25519", passphrase: String = "", authorize: Bool = true) throws {
-        var arguments = ["ssh-keygen", "-q", "-t", type, "-N", passphrase, "-C", "dropfeed-e2e-\(type)", "-f", url.path]
+        var arguments = [
+            "ssh-keygen", "-q", "-t", type, "-N", passphrase, "-C", "dropfeed-e2e-\(type)", "-f", url.path,
+        ]
         if type == "rsa" { arguments += ["-b", "2048"] }
         try Shell.run(arguments)
         if authorize {
@@ -160,14 +166,18 @@ enum Shell {
     /// Runs ARGS[0] from PATH; throws when it cannot start or exits non-zero.
     @discardableResult
     static func run(_ arguments: [String], stdin: Data? = nil, cwd: URL? = nil) throws -> ProcessResult {
-        guard let program = DropfeedProcess.which(arguments[0]) ?? ["/usr/sbin/", "/sbin/"]
-            .map({ URL(fileURLWithPath: $0 + arguments[0]) })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        guard
+            let program = DropfeedProcess.which(arguments[0])
+                ?? ["/usr/sbin/", "/sbin/"]
+                .map({ URL(fileURLWithPath: $0 + arguments[0]) })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) })
+        else {
             throw ProcessLaunchError(description: "\(arguments[0]) is not installed")
         }
         let r = try DropfeedProcess.runProgram(program, Array(arguments.dropFirst()), cwd: cwd, stdin: stdin)
         guard r.exitCode == 0 else {
-            throw ProcessLaunchError(description: "`\(arguments.joined(separator: " "))` exited \(r.exitCode): \(r.stderr)")
+            throw ProcessLaunchError(
+                description: "`\(arguments.joined(separator: " "))` exited \(r.exitCode): \(r.stderr)")
         }
         return r
     }
