@@ -452,6 +452,18 @@ import Testing
         }
     }
 
+    /// The secret checks above can fail: a secret in a command line and in a file is found.
+    @Test func theSecretChecksFindASecret() throws {
+        let secret = "canary-\(UUID().uuidString)"
+        let watch = ArgumentWatch([secret])
+        try Shell.run(["python3", "-c", "import time; time.sleep(0.3)", secret])
+        #expect(!watch.stop().hits.isEmpty, "the argument watch missed a secret in a command line")
+        try TemporaryDirectory.with { dir in
+            try Data("x \(secret) y".utf8).write(to: dir.appendingPathComponent("report.json"))
+            #expect(SecretCheck.files(under: dir, containing: secret).count == 1)
+        }
+    }
+
     @Test func rsaKeyIsRefusedWithTheReason() throws {
         try SFTPFeed.with { feed in
             let key = feed.harness.directory.appendingPathComponent("id_rsa")
