@@ -17,9 +17,12 @@ public final class RemoteFile {
     private let client: SFTPClient
     private var handle: OpaquePointer?
 
-    /// The sliding upload buffer: 64 SFTP write packets of 30000 bytes (libssh2's
-    /// `MAX_SFTP_OUTGOING_SIZE`), about one SSH channel window, so the pipe stays full.
-    static let bufferSize = 30_000 * 64
+    /// The most data handed to libssh2 and not yet acknowledged: 64 SFTP write packets of 30000
+    /// bytes (libssh2's `MAX_SFTP_OUTGOING_SIZE`), about one SSH channel window.
+    static let window = 30_000 * 64
+    /// The window is topped up once this much of it is acknowledged, so that it never runs low
+    /// and new data still goes out as whole 30000-byte packets.
+    static let refillStep = 30_000 * 8
 
     init(client: SFTPClient, handle: OpaquePointer, path: String) {
         self.client = client
@@ -43,33 +46,37 @@ public final class RemoteFile {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    /// Streams the local file at `localPath` to this file through a 1,920,000-byte sliding buffer
-    /// (`libssh2_sftp_write`) and returns the number of bytes sent.
+    /// Streams the local file at `localPath` to this file through a sliding window of
+    /// 1,920,000 bytes (`libssh2_sftp_write`) and returns the number of bytes sent.
     ///
     /// libssh2's contract: a call returns how many bytes the server acknowledged, while the rest
     /// may already be on the wire; the next call must start at the first unacknowledged byte with
-    /// those bytes unchanged (moving them is fine). The buffer is refilled only once half of it is
-    /// acknowledged, so that new data goes out as whole 30000-byte packets and the compacting
+    /// those bytes unchanged (moving them is fine). The window is topped up in steps of 8 packets,
+    /// so 56 to 64 packets are always in flight; the buffer holds two windows, so the compacting
     /// `memmove` copies each byte at most once.
     public func write(contentsOf localPath: String) throws -> Int64 {
         let fd = open(localPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Self.localError(localPath, operation: "open") }
         defer { Glibc.close(fd) }
-        let capacity = Self.bufferSize
+        let (window, step) = (Self.window, Self.refillStep)
+        let capacity = 2 * window
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
 
-        var start = 0  // first unacknowledged byte
-        var end = 0  // end of the data read so far
+        var start = 0  // the first unacknowledged byte
+        var end = 0  // the end of the data handed to libssh2
         var endOfFile = false
         var total: Int64 = 0
         while true {
-            if !endOfFile && (end == 0 || start >= capacity / 2) {
-                memmove(buffer, buffer + start, end - start)
-                end -= start
-                start = 0
-                while end < capacity {
-                    let n = read(fd, buffer + end, capacity - end)
+            if !endOfFile && end - start <= window - step {
+                if capacity - end < step {
+                    memmove(buffer, buffer + start, end - start)
+                    end -= start
+                    start = 0
+                }
+                let limit = min(capacity, start + window)
+                while end < limit {
+                    let n = read(fd, buffer + end, limit - end)
                     if n < 0 && errno == EINTR { continue }
                     guard n >= 0 else { throw Self.localError(localPath, operation: "read") }
                     if n == 0 {
@@ -79,6 +86,7 @@ public final class RemoteFile {
                     end += n
                 }
             }
+            assert(0 <= start && start <= end && end <= capacity && end - start <= window)
             if start == end { return total }
             let acknowledged = try writeChunk(buffer + start, count: end - start)
             start += acknowledged
