@@ -168,13 +168,25 @@ struct CompiledMapping: @unchecked Sendable {
 /// Applies one transform step.
 func apply(_ transform: Transform, to value: String) -> String {
     switch transform {
-    case .trim: return value.trimmingCharacters(in: .whitespacesAndNewlines)
+    case .trim: return trimmed(value)
     case .lower: return value.lowercased()
     case .upper: return value.uppercased()
     case .ascii: return asciiFolded(value)
     case .truncate(let n): return value.count <= n ? value : String(value.prefix(n))
     case .replace(let pattern, let with): return pattern.replacing(in: value, with: with)
     }
+}
+
+/// `value` without leading and trailing white space and line breaks (Unicode White_Space, the
+/// same set as Foundation's `whitespacesAndNewlines`), without a round trip through NSString.
+func trimmed(_ value: String) -> String {
+    let scalars = value.unicodeScalars
+    guard let first = scalars.first, let last = scalars.last,
+          isWhiteSpace(first) || isWhiteSpace(last) else { return value }
+    var start = scalars.startIndex, end = scalars.endIndex
+    while start < end && isWhiteSpace(scalars[start]) { start = scalars.index(after: start) }
+    while end > start && isWhiteSpace(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
+    return String(scalars[start..<end])
 }
 
 /// Prefixes `'` to a cell starting with `=` `+` `-` `@` TAB or CR, so spreadsheet programs

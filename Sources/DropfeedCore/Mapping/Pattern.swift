@@ -12,6 +12,9 @@ public struct Pattern: @unchecked Sendable {
         /// canonical equivalence would make `é` equal `e\u{301}`, which the regex does not.
         case literal([UInt8], anchoredStart: Bool, anchoredEnd: Bool)
         case characterClass(Set<Unicode.Scalar>, ranges: [ClosedRange<UInt32>], spaces: Bool, negated: Bool, repeated: Bool)
+        /// `TEXT.*` or `TEXT.*$`: from the first `TEXT` to the end. Exact only for values without
+        /// line terminators (`.` does not match them); others go to the regex.
+        case literalThenRest([UInt8], regex: NSRegularExpression)
         case regex(NSRegularExpression)
     }
 
@@ -28,6 +31,8 @@ public struct Pattern: @unchecked Sendable {
             kind = literal
         } else if let cls = Pattern.characterClass(source) {
             kind = cls
+        } else if let prefix = Pattern.literalThenRest(source) {
+            kind = .literalThenRest(prefix, regex: regex)
         } else {
             kind = .regex(regex)
         }
@@ -47,6 +52,12 @@ public struct Pattern: @unchecked Sendable {
             return value.withUTF8 { Pattern.literalMatches(text, in: $0, anchoredStart: start, anchoredEnd: end) }
         case let .characterClass(set, ranges, spaces, negated, _):
             return value.unicodeScalars.contains { Pattern.inClass($0, set, ranges, spaces) != negated }
+        case let .literalThenRest(text, regex):
+            var value = value
+            let found: Bool? = value.withUTF8 { bytes in
+                Pattern.hasLineTerminator(bytes) ? nil : Pattern.firstOccurrence(text, in: bytes) != nil
+            }
+            return found ?? (regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil)
         case .regex(let regex):
             return regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
         }
@@ -58,33 +69,87 @@ public struct Pattern: @unchecked Sendable {
         let plainTemplate = !template.contains("$") && !template.contains("\\")
         switch kind {
         case let .characterClass(set, ranges, spaces, negated, repeated) where plainTemplate:
-            var out = String.UnicodeScalarView()
+            var out: [UInt8] = []
+            out.reserveCapacity(value.utf8.count)
+            let replacement = Array(template.utf8)
             var lastWasMatch = false
+            var changed = false
             for scalar in value.unicodeScalars {
                 if Pattern.inClass(scalar, set, ranges, spaces) != negated {
-                    if !(repeated && lastWasMatch) { out.append(contentsOf: template.unicodeScalars) }
+                    if !(repeated && lastWasMatch) { out.append(contentsOf: replacement) }
                     lastWasMatch = true
+                    changed = true
                 } else {
-                    out.append(scalar)
+                    UTF8.encode(scalar) { out.append($0) }
                     lastWasMatch = false
                 }
             }
-            return String(out)
+            return changed ? String(decoding: out, as: UTF8.self) : value
         case let .literal(text, false, false) where !text.isEmpty && plainTemplate:
             var value = value
             return value.withUTF8 { Pattern.replacingLiteral(text, in: $0, with: template) }
-        case .literal, .characterClass, .regex:
-            let regex: NSRegularExpression
-            if case .regex(let r) = kind { regex = r } else { regex = try! NSRegularExpression(pattern: source) }
-            return regex.stringByReplacingMatches(
-                in: value, range: NSRange(value.startIndex..., in: value), withTemplate: template)
+        case let .literalThenRest(text, _) where plainTemplate:
+            var value = value
+            let replaced: String?? = value.withUTF8 { bytes in
+                if Pattern.hasLineTerminator(bytes) { return .none }
+                guard let at = Pattern.firstOccurrence(text, in: bytes) else { return .some(nil) }
+                return .some(String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<at]), as: UTF8.self) + template)
+            }
+            switch replaced {
+            case .some(.some(let result)): return result
+            case .some(.none): return value
+            case .none: return regexReplacing(in: value, with: template)
+            }
+        case .literal, .characterClass, .literalThenRest, .regex:
+            return regexReplacing(in: value, with: template)
         }
+    }
+
+    private func regexReplacing(in value: String, with template: String) -> String {
+        let regex: NSRegularExpression
+        switch kind {
+        case .regex(let r), .literalThenRest(_, let r): regex = r
+        default: regex = try! NSRegularExpression(pattern: source)
+        }
+        return regex.stringByReplacingMatches(
+            in: value, range: NSRange(value.startIndex..., in: value), withTemplate: template)
+    }
+
+    /// Whether `v` holds a line terminator (`\n` `\r` VT FF NEL LS PS), which `.` does not match.
+    private static func hasLineTerminator(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < v.count {
+            let b = v[i]
+            if b >= 0x0A && b <= 0x0D { return true }
+            if b == 0xC2 && i + 1 < v.count && v[i + 1] == 0x85 { return true }
+            if b == 0xE2 && i + 2 < v.count && v[i + 1] == 0x80 && (v[i + 2] == 0xA8 || v[i + 2] == 0xA9) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// The byte offset of the first occurrence of `text` in `v`.
+    private static func firstOccurrence(_ text: [UInt8], in v: UnsafeBufferPointer<UInt8>) -> Int? {
+        let n = text.count
+        if n == 0 { return 0 }
+        guard v.count >= n else { return nil }
+        for i in 0...(v.count - n) where v[i] == text[0] && (1..<n).allSatisfy({ v[i + $0] == text[$0] }) { return i }
+        return nil
+    }
+
+    /// The `TEXT` of `TEXT.*` / `TEXT.*$` when it is a plain literal without anchors.
+    private static func literalThenRest(_ source: String) -> [UInt8]? {
+        var prefix = source
+        if prefix.hasSuffix(".*$") { prefix.removeLast(3) } else if prefix.hasSuffix(".*") { prefix.removeLast(2) } else { return nil }
+        guard !prefix.isEmpty, !prefix.hasSuffix("\\"), !prefix.hasSuffix("\\"),
+              case let .literal(text, false, false)? = literal(prefix), !text.isEmpty else { return nil }
+        return text
     }
 
     @inline(__always)
     private static func inClass(_ s: Unicode.Scalar, _ set: Set<Unicode.Scalar>, _ ranges: [ClosedRange<UInt32>],
                                 _ spaces: Bool) -> Bool {
-        set.contains(s) || ranges.contains { $0.contains(s.value) } || (spaces && s.properties.isWhitespace)
+        set.contains(s) || ranges.contains { $0.contains(s.value) } || (spaces && isWhiteSpace(s))
     }
 
     /// Whether `text` occurs in `value` as the anchors ask. ICU's `$` (without multiline) matches
@@ -164,6 +229,13 @@ public struct Pattern: @unchecked Sendable {
     /// `\\s` (Unicode White_Space, as ICU) and escaped punctuation. `\\d` goes to the regex:
     /// ICU's decimal digits follow its own Unicode version, not the standard library's.
     private static func characterClass(_ source: String) -> Kind? {
+        // A bare `\s`, `\s+`, `\S`, `\S+` is the same class without brackets.
+        switch source {
+        case "\\s", "\\s+", "\\S", "\\S+":
+            return .characterClass([], ranges: [], spaces: true, negated: source.hasPrefix("\\S"), repeated: source.hasSuffix("+"))
+        default:
+            break
+        }
         var chars = Array(source.unicodeScalars)
         var repeated = false
         if chars.last == "+" {
@@ -211,6 +283,15 @@ public struct Pattern: @unchecked Sendable {
         set.formUnion(members)
         return .characterClass(set, ranges: ranges, spaces: spaces, negated: negated, repeated: repeated)
     }
+}
+
+/// Unicode White_Space (as ICU's `\\s` and Foundation's `whitespacesAndNewlines`), with the
+/// ASCII answer computed inline: the property lookup is slow and nearly every scalar is ASCII.
+@inline(__always)
+func isWhiteSpace(_ s: Unicode.Scalar) -> Bool {
+    let v = s.value
+    if v < 0x80 { return v == 0x20 || (v >= 0x09 && v <= 0x0D) }
+    return s.properties.isWhitespace
 }
 
 /// An invalid pattern in a mapping.

@@ -8,6 +8,14 @@ struct DeltaRow {
     enum Action { case add, update, delete }
     var action: Action
     var values: [String]
+    /// The key values, for ordering the file.
+    var key: [String]
+
+    init(action: Action, values: [String], keyPositions: [Int]) {
+        self.action = action
+        self.values = values
+        key = keyPositions.map { values[$0] }
+    }
 }
 
 /// Writes a target's files (data files, `.sha256` sidecars, trigger files) into a folder.

@@ -124,13 +124,14 @@ struct TargetPlanner {
         try FileSystem.makeDirectory(filesFolder)
         let builder = FileBuilder(target: target.name, output: mapping.output, columns: mapping.columnNames,
                                   clock: clock, seq: seq, folder: filesFolder)
+        let keyPositions = compiled.keyPositions
         var delta: [DeltaRow] = []
         delta.reserveCapacity(match.onlyNew.count + match.changed.count + sentDeletes.count)
-        for j in match.onlyNew { delta.append(DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]))) }
-        for (_, j) in match.changed { delta.append(DeltaRow(action: .update, values: mapped.row(mapped.index.entries[j]))) }
+        for j in match.onlyNew { delta.append(DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions)) }
+        for (_, j) in match.changed { delta.append(DeltaRow(action: .update, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions)) }
         switch mapping.output.deletes {
         case .row:
-            for i in sentDeletes { delta.append(DeltaRow(action: .delete, values: oldValues(old!.index.entries[i]))) }
+            for i in sentDeletes { delta.append(DeltaRow(action: .delete, values: oldValues(old!.index.entries[i]), keyPositions: keyPositions)) }
         case .omit:
             break
         case .set(let overrides):
@@ -138,11 +139,10 @@ struct TargetPlanner {
             for i in sentDeletes {
                 var values = oldValues(old!.index.entries[i])
                 for (k, name) in names.enumerated() { if let v = overrides[name] { values[k] = v } }
-                delta.append(DeltaRow(action: .update, values: values))
+                delta.append(DeltaRow(action: .update, values: values, keyPositions: keyPositions))
             }
         }
-        let keyPositions = compiled.keyPositions
-        delta.sort { a, b in keyBytesLess(keyPositions.map { a.values[$0] }, keyPositions.map { b.values[$0] }) }
+        delta.sort { keyBytesLess($0.key, $1.key) }
 
         let changed = previous == nil || !match.onlyNew.isEmpty || !match.changed.isEmpty || !sentDeletes.isEmpty
         let wantDelta = !delta.isEmpty || mapping.output.sendEmptyDelta
