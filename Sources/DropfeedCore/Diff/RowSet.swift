@@ -47,6 +47,20 @@ struct RowSet {
         }
     }
 
+    /// Appends every row of `other` (same columns), keeping their order.
+    mutating func append(contentsOf other: RowSet) {
+        let arenaShift = Int64(arena.count)
+        let keyShift = UInt32(index.keyBytes.count)
+        arena.append(contentsOf: other.arena)
+        index.keyBytes.append(contentsOf: other.index.keyBytes)
+        index.entries.reserveCapacity(index.entries.count + other.index.entries.count)
+        for var entry in other.index.entries {
+            entry.location += arenaShift
+            entry.keyStart += keyShift
+            index.entries.append(entry)
+        }
+    }
+
     /// (offset, length) of each field of the row at `start`.
     private static func fieldStarts(_ buffer: UnsafeBufferPointer<UInt8>, at start: Int, count: Int) -> [(Int, Int)] {
         var out: [(Int, Int)] = []

@@ -215,6 +215,7 @@ public final class FeedRunner: @unchecked Sendable {
     private func prepareAll(_ targets: [TargetConfig], table: SourceTable?, recoveredPlan: Bool) -> [PreparedTarget] {
         guard let table else { return [] }
         let slots = Slots(targets.count)
+        let mapped = MappedBox(MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }))
         let work: @Sendable (Int) -> Void = { k in
             let target = targets[k]
             let state = TargetState(stateDir: self.config.stateDir, target: target.name)
@@ -222,7 +223,7 @@ public final class FeedRunner: @unchecked Sendable {
             do {
                 // A plan made while a delivery is pending diffs against where that delivery leads.
                 let previous = try (recoveredPlan ? state.pendingSnapshot() : nil) ?? state.loadCurrent()
-                let planner = TargetPlanner(target: target, table: table, clock: self.clock,
+                let planner = TargetPlanner(target: target, mapped: mapped.take(k), clock: self.clock,
                                             allowDeletes: self.options.allowDeletes, stateDir: self.config.stateDir,
                                             previous: previous)
                 slots.items[k] = planner.prepare(filesFolder: self.filesFolder(for: target))
@@ -241,6 +242,24 @@ public final class FeedRunner: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// The mapping pass's results, handed to the planners one target each.
+    private final class MappedBox: @unchecked Sendable {
+        private let items: UnsafeMutableBufferPointer<MappedRows?>
+        init(_ rows: [MappedRows]) {
+            items = .allocate(capacity: rows.count)
+            _ = items.initialize(from: rows.map { Optional($0) })
+        }
+        /// Target `k`'s rows; each is taken once, by one thread.
+        func take(_ k: Int) -> MappedRows {
+            defer { items[k] = nil }
+            return items[k]!
+        }
+        deinit {
+            items.deinitialize()
+            items.deallocate()
+        }
     }
 
     /// Where a target's files are written: `--out DIR/<target>` for a plan, a staging folder otherwise.

@@ -112,10 +112,21 @@ public final class SourceTable: @unchecked Sendable {
 
     /// The values of `row` as strings, in `columns` order.
     public func strings(row: Int) -> [String] {
-        withFields(row: row) { buffer, starts in
-            (0..<columns.count).map { k in
-                String(decoding: UnsafeBufferPointer(rebasing: buffer[starts[2 * k]..<starts[2 * k + 1]]), as: UTF8.self)
+        arena.withUnsafeBufferPointer { buffer in
+            var out: [String] = []
+            out.reserveCapacity(columns.count)
+            var i = rowStarts[row]
+            for _ in 0..<columns.count {
+                var n = Int(buffer[i])
+                i += 1
+                if n == 0xFF {
+                    n = readLength(buffer, at: i)
+                    i += 4
+                }
+                out.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<(i + n)]), as: UTF8.self))
+                i += n
             }
+            return out
         }
     }
 

@@ -15,7 +15,8 @@ struct PreparedTarget {
 /// gates and writes the files. Touches the state directory only to read it.
 struct TargetPlanner {
     let target: TargetConfig
-    let table: SourceTable
+    /// The target's rows, as the mapping pass made them.
+    let mapped: MappedRows
     let clock: RunClock
     let allowDeletes: Int?
     let stateDir: String
@@ -37,29 +38,12 @@ struct TargetPlanner {
 
     private func compute(_ outcome: inout TargetOutcome, filesFolder: String) throws -> PreparedTarget {
         let mapping = target.mapping
-        let compiled = CompiledMapping(mapping, table: table)
-        var mapped = RowSet(columns: mapping.columnNames, keyPositions: compiled.keyPositions, capacity: table.rowCount)
-        var rejectedKeys = Set<[String]>()
-        var misses = 0
-        let lookup = { (value: String, column: Int) -> String? in
-            guard let row = table.keyToRow[value] else { return nil }
-            return table.string(row: Int(row), column: column)
-        }
-        for row in 0..<table.rowCount {
-            switch compiled.evaluate(table.strings(row: row), lookup: lookup, lookupMisses: &misses) {
-            case .skipped:
-                continue
-            case .rejected(let key, let reason):
-                outcome.rejected += 1
-                if let key { rejectedKeys.insert(key) }
-                if outcome.rejections.count < 20 {
-                    outcome.rejections.append(Rejection(line: table.line(of: row), key: key?.joined(separator: ", ") ?? "", reason: reason))
-                }
-            case .row(let values):
-                mapped.append(values, line: table.line(of: row))
-            }
-        }
-        outcome.lookupMisses = misses
+        var mapped = self.mapped.rows
+        let keyPositions = mapped.keyPositions
+        let rejectedKeys = self.mapped.rejectedKeys
+        outcome.rejected = self.mapped.rejected
+        outcome.rejections = self.mapped.rejections
+        outcome.lookupMisses = self.mapped.lookupMisses
         mapped.index.sort()
         let duplicates = mapped.index.duplicates(limit: 5)
         if !duplicates.isEmpty {
@@ -76,7 +60,7 @@ struct TargetPlanner {
             let values = old!.row(entry)
             return project.map { $0.map { values[$0] } ?? "" }
         }
-        let empty = RowSet(columns: mapping.columnNames, keyPositions: compiled.keyPositions)
+        let empty = RowSet(columns: mapping.columnNames, keyPositions: keyPositions)
         let match = KeyIndex.match(old: old?.index ?? empty.index, new: mapped.index)
 
         // A delivered row whose source row was rejected this run stays as it was: it is not deleted.
@@ -124,7 +108,6 @@ struct TargetPlanner {
         try FileSystem.makeDirectory(filesFolder)
         let builder = FileBuilder(target: target.name, output: mapping.output, columns: mapping.columnNames,
                                   clock: clock, seq: seq, folder: filesFolder)
-        let keyPositions = compiled.keyPositions
         var delta: [DeltaRow] = []
         delta.reserveCapacity(match.onlyNew.count + match.changed.count + sentDeletes.count)
         for j in match.onlyNew { delta.append(DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions)) }

@@ -1,0 +1,89 @@
+import Dispatch
+
+/// One target's rows as its mapping made them, with what it could not map.
+struct MappedRows {
+    var rows: RowSet
+    var rejected = 0
+    /// The first rejections, in source order.
+    var rejections: [Rejection] = []
+    /// Output keys of rejected rows (when the key itself could be computed).
+    var rejectedKeys = Set<[String]>()
+    var lookupMisses = 0
+
+    init(columns: [String], keyPositions: [Int], capacity: Int) {
+        rows = RowSet(columns: columns, keyPositions: keyPositions, capacity: capacity)
+    }
+
+    /// Appends `other` (mapped from later source rows).
+    mutating func append(_ other: MappedRows) {
+        rows.append(contentsOf: other.rows)
+        rejected += other.rejected
+        rejections += other.rejections.prefix(max(0, MappedRows.keptRejections - rejections.count))
+        rejectedKeys.formUnion(other.rejectedKeys)
+        lookupMisses += other.lookupMisses
+    }
+
+    static let keptRejections = 20
+}
+
+/// Maps the source table for every target in one pass: each row's values are made once and
+/// offered to every mapping; the rows are split in chunks mapped on all cores, then joined in
+/// source order.
+enum MappingPass {
+    static func run(_ table: SourceTable, _ mappings: [CompiledMapping]) -> [MappedRows] {
+        let chunkCount = max(1, min(table.rowCount / 5_000, 8))
+        let chunkSize = (table.rowCount + chunkCount - 1) / max(1, chunkCount)
+        let results = ChunkResults(chunkCount)
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+            let rows = (chunk * chunkSize)..<min(table.rowCount, (chunk + 1) * chunkSize)
+            results.slots[chunk] = map(table, mappings, rows: rows)
+        }
+        var out = results.slots[0]!
+        for chunk in 1..<chunkCount {
+            for k in out.indices { out[k].append(results.slots[chunk]![k]) }
+            results.slots[chunk] = nil
+        }
+        return out
+    }
+
+    private static func map(_ table: SourceTable, _ mappings: [CompiledMapping], rows: Range<Int>) -> [MappedRows] {
+        var out = mappings.map {
+            MappedRows(columns: $0.mapping.columnNames, keyPositions: $0.keyPositions, capacity: rows.count)
+        }
+        let lookup = { (value: String, column: Int) -> String? in
+            guard let row = table.keyToRow[value] else { return nil }
+            return table.string(row: Int(row), column: column)
+        }
+        for row in rows {
+            let values = table.strings(row: row)
+            for (k, mapping) in mappings.enumerated() {
+                switch mapping.evaluate(values, lookup: lookup, lookupMisses: &out[k].lookupMisses) {
+                case .skipped:
+                    continue
+                case .rejected(let key, let reason):
+                    out[k].rejected += 1
+                    if let key { out[k].rejectedKeys.insert(key) }
+                    if out[k].rejections.count < MappedRows.keptRejections {
+                        out[k].rejections.append(Rejection(line: table.line(of: row), key: key?.joined(separator: ", ") ?? "", reason: reason))
+                    }
+                case .row(let mapped):
+                    out[k].rows.append(mapped, line: table.line(of: row))
+                }
+            }
+        }
+        return out
+    }
+
+    /// One result per chunk, written by different threads at different indexes.
+    private final class ChunkResults: @unchecked Sendable {
+        let slots: UnsafeMutableBufferPointer<[MappedRows]?>
+        init(_ n: Int) {
+            slots = .allocate(capacity: n)
+            slots.initialize(repeating: nil)
+        }
+        deinit {
+            slots.deinitialize()
+            slots.deallocate()
+        }
+    }
+}
