@@ -33,7 +33,9 @@ struct PatternTests {
         // character classes
         "[0-9]", "[0-9]+", "[^0-9]", "[^0-9+]", "[^0-9+]+", "[a-zA-Z]", "[^a-zA-Z0-9._-]", "[-a]", "[a-]",
         "[\\s]", "[\\s]+", "[^\\s]", "[\\-\\.]", "[\\]]", "[\\[\\]]+", "[\\^a]", "[$^]", "[é-ü]", "[😀-😂]", "[ _]+",
-        "[{}]", "[\\\\]", "[,;|]", "[^@]+",
+        "[{}]", "[\\\\]", "[,;|]", "[^@]+", "[^\\x20-\\xFF]", "[^ -~]", "[\\x41-\\x43]+",
+        // bare \s classes and TEXT.* (values with line terminators go to the regex inside)
+        "\\s", "\\s+", "\\S", "\\S+", "@.*$", "@.*", "\\+.*", "ab.*$",
     ]
 
     /// Patterns that must go to `NSRegularExpression` (the fast paths cannot express them).
@@ -46,7 +48,7 @@ struct PatternTests {
         "abc\u{2029}", "\n", "\r\n", "ABC", "a.b*c", "a-b", "x@y", "jane@example.com", "jane@example.com\n",
         "jane@example.computer", "ACME-12", "+49 (0)30 1234-567", "$5", "^x", "café", "cafe\u{301}", "e\u{301}", "é",
         "😀", "🇫🇷🇩🇪", "a\u{A0}b", "a\u{3000}b", "a\u{200B}b", "tab\there", "٣٤", "３", "[x]", "a]b", "\\", "{}", ",;|",
-        "ab ab ab", "a_b c", "ü", "ÿ", "😁",
+        "ab ab ab", "a_b c", "ü", "ÿ", "😁", "  two  spaces ", "jane@x.org @y", "a@b\nc@d", "ĀBC",
     ]
 
     static let templates: [String] = ["", "X", "-", "é", "$0", "<$0>", "\\$", "\\\\"]

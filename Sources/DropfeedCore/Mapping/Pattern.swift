@@ -6,6 +6,7 @@ import Foundation
 public struct Pattern: @unchecked Sendable {
     public let source: String
     private let kind: Kind
+    private let asciiClass: [Bool]?
 
     private enum Kind {
         /// Compared as UTF-8 bytes (code points, as ICU does), not as `Character`s: Swift's
@@ -36,6 +37,34 @@ public struct Pattern: @unchecked Sendable {
         } else {
             kind = .regex(regex)
         }
+        asciiClass = Pattern.asciiTable(kind)
+    }
+
+    /// For a character class: which ASCII bytes it holds (before negation), to replace in pure
+    /// ASCII values byte by byte.
+    private static func asciiTable(_ kind: Kind) -> [Bool]? {
+        guard case let .characterClass(set, ranges, spaces, _, _) = kind else { return nil }
+        return (0..<128).map { b in Pattern.inClass(Unicode.Scalar(UInt8(b)), set, ranges, spaces) }
+    }
+
+    private static func replacingASCII(_ value: String, _ table: [Bool], negated: Bool, repeated: Bool,
+                                       with template: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count)
+        let replacement = Array(template.utf8)
+        var lastWasMatch = false
+        var changed = false
+        for b in value.utf8 {
+            if table[Int(b)] != negated {
+                if !(repeated && lastWasMatch) { out.append(contentsOf: replacement) }
+                lastWasMatch = true
+                changed = true
+            } else {
+                out.append(b)
+                lastWasMatch = false
+            }
+        }
+        return changed ? String(decoding: out, as: UTF8.self) : value
     }
 
     /// Whether a fast path (literal or character class) runs instead of `NSRegularExpression`.
@@ -69,6 +98,10 @@ public struct Pattern: @unchecked Sendable {
         let plainTemplate = !template.contains("$") && !template.contains("\\")
         switch kind {
         case let .characterClass(set, ranges, spaces, negated, repeated) where plainTemplate:
+            if value.isEmpty { return value }
+            if let ascii = asciiClass, value.utf8.allSatisfy({ $0 < 0x80 }) {
+                return Pattern.replacingASCII(value, ascii, negated: negated, repeated: repeated, with: template)
+            }
             var out: [UInt8] = []
             out.reserveCapacity(value.utf8.count)
             let replacement = Array(template.utf8)
@@ -263,6 +296,12 @@ public struct Pattern: @unchecked Sendable {
                 let e = chars[i + 1]
                 switch e {
                 case "s": spaces = true; i += 2; continue
+                case "x":
+                    // `\\xHH`: the code point HH.
+                    guard i + 3 < chars.count, let v = UInt32(String(String.UnicodeScalarView(chars[(i + 2)...(i + 3)])), radix: 16),
+                          let scalar = Unicode.Scalar(v) else { return nil }
+                    c = scalar
+                    i += 3
                 default:
                     guard e.properties.isASCIIHexDigit == false, !e.properties.isAlphabetic else { return nil }
                     c = e
@@ -270,11 +309,19 @@ public struct Pattern: @unchecked Sendable {
                 }
             }
             if i + 2 < chars.count, chars[i + 1] == "-" {
-                // An escaped range end (`[ -\\^]`) is left to the regex.
-                if chars[i + 2] == "\\" { return nil }
-                guard c.value <= chars[i + 2].value else { return nil }
-                ranges.append(c.value...chars[i + 2].value)
-                i += 3
+                var upper = chars[i + 2]
+                var next = i + 3
+                if upper == "\\" {
+                    // `\\xHH` may end a range; any other escaped end (`[ -\\^]`) is left to the regex.
+                    guard i + 5 < chars.count, chars[i + 3] == "x",
+                          let v = UInt32(String(String.UnicodeScalarView(chars[(i + 4)...(i + 5)])), radix: 16),
+                          let scalar = Unicode.Scalar(v) else { return nil }
+                    upper = scalar
+                    next = i + 6
+                }
+                guard c.value <= upper.value else { return nil }
+                ranges.append(c.value...upper.value)
+                i = next
                 continue
             }
             members.append(c)
