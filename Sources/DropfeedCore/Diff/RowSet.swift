@@ -38,6 +38,14 @@ struct RowSet {
             }
         }
         let length = arena.count - start
+        if keyPositions.count == 1 {
+            // The common case: one key column, taken from the row as it is.
+            var key = row[keyPositions[0]]
+            key.withUTF8 { bytes in
+                index.append(partCount: 1, part: { _ in bytes }, rowHash: h, location: Int64(start), length: length, line: line)
+            }
+            return
+        }
         arena.withUnsafeBufferPointer { buffer in
             let starts = RowSet.fieldStarts(buffer, at: start, count: row.count)
             index.append(partCount: keyPositions.count, part: { k in

@@ -27,10 +27,26 @@ struct CompiledMapping: @unchecked Sendable {
         case column(Int)
     }
 
-    private struct CompiledColumn {
-        let spec: ColumnSpec
+    /// One output column, bound and flattened: a class, so the per-row loop retains one
+    /// reference instead of copying every setting.
+    private final class CompiledColumn {
+        let name: String
         let start: Start
         let lookup: Int?
+        let map: [String: String]?
+        let defaultValue: String?
+        let date: DateConversion?
+        let transforms: [Transform]
+
+        init(spec: ColumnSpec, start: Start, lookup: Int?) {
+            name = spec.name
+            self.start = start
+            self.lookup = lookup
+            map = spec.map
+            defaultValue = spec.defaultValue
+            date = spec.date
+            transforms = spec.transforms
+        }
     }
 
     /// The source columns `mapping` reads (for `SourceTable`'s `needed`).
@@ -104,6 +120,7 @@ struct CompiledMapping: @unchecked Sendable {
     /// Maps one source row (its kept values); `lookup(key, column)` reads another row's value.
     func evaluate(_ values: [String], lookup: (String, Int) -> String?, lookupMisses: inout Int) -> Outcome {
         for (position, condition) in conditions where !condition.holds(values[position]) { return .skipped }
+        let formulaGuard = mapping.output.formulaGuard
         var out: [String] = []
         out.reserveCapacity(columns.count)
         var failure: String?
@@ -123,7 +140,6 @@ struct CompiledMapping: @unchecked Sendable {
             case .constant(let v):
                 value = v
             }
-            let spec = column.spec
             if let target = column.lookup, !value.isEmpty {
                 if let found = lookup(value, target) { value = found } else {
                     value = ""
@@ -132,25 +148,25 @@ struct CompiledMapping: @unchecked Sendable {
             } else if column.lookup != nil {
                 value = ""
             }
-            if let map = spec.map {
-                if let mapped = map[value] { value = mapped } else if let d = spec.defaultValue { value = d }
-            } else if value.isEmpty, let d = spec.defaultValue {
+            if let map = column.map {
+                if let mapped = map[value] { value = mapped } else if let d = column.defaultValue { value = d }
+            } else if value.isEmpty, let d = column.defaultValue {
                 value = d
             }
-            if let date = spec.date {
+            if let date = column.date {
                 if let converted = date.convert(value) { value = converted } else if failure == nil {
-                    failure = "`\(spec.name)`: `\(value)` is not a date like \(date.from)"
+                    failure = "`\(column.name)`: `\(value)` is not a date like \(date.from)"
                 }
             }
-            for transform in spec.transforms { value = apply(transform, to: value) }
-            if mapping.output.formulaGuard { value = guardFormula(value) }
+            for transform in column.transforms { value = apply(transform, to: value) }
+            if formulaGuard { value = guardFormula(value) }
             out.append(value)
         }
-        let key = keyPositions.map { out[$0] }
+        var key: [String] { keyPositions.map { out[$0] } }
         let encoding = mapping.output.dialect.encoding
         if failure == nil, encoding == .windows1252 || encoding == .iso88591 {
             for (k, value) in out.enumerated() where !isRepresentable(value, in: encoding) {
-                failure = "`\(columns[k].spec.name)`: `\(value)` cannot be written in \(encoding.rawValue) (add the ascii transform)"
+                failure = "`\(columns[k].name)`: `\(value)` cannot be written in \(encoding.rawValue) (add the ascii transform)"
                 break
             }
         }
@@ -172,7 +188,7 @@ func apply(_ transform: Transform, to value: String) -> String {
     case .lower: return value.lowercased()
     case .upper: return value.uppercased()
     case .ascii: return asciiFolded(value)
-    case .truncate(let n): return value.count <= n ? value : String(value.prefix(n))
+    case .truncate(let n): return value.utf8.count <= n || value.count <= n ? value : String(value.prefix(n))
     case .replace(let pattern, let with): return pattern.replacing(in: value, with: with)
     }
 }

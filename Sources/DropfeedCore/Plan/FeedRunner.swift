@@ -111,7 +111,7 @@ public final class FeedRunner: @unchecked Sendable {
         var table: SourceTable?
         if !remaining.isEmpty {
             do {
-                table = try readSource(for: remaining)
+                table = try trace("read source") { try readSource(for: remaining) }
                 report.sourceRows = table!.rowCount
                 report.sourceSHA256 = table!.sha256
                 try checkSourceGates(table!)
@@ -131,10 +131,10 @@ public final class FeedRunner: @unchecked Sendable {
         }
 
         // 3. Map, diff, gate and write files for each target (in parallel), then deliver one by one.
-        var prepared = prepareAll(remaining, table: table, recoveredPlan: !isRun)
+        var prepared = trace("map, diff, write") { prepareAll(remaining, table: table, recoveredPlan: !isRun) }
         for k in prepared.indices {
             prepared[k].outcome.recovered = recovered[prepared[k].outcome.name] ?? []
-            if isRun { commitOrDeliver(&prepared[k], target: remaining[k]) }
+            if isRun { trace("deliver \(remaining[k].name)") { commitOrDeliver(&prepared[k], target: remaining[k]) } }
         }
         if isRun, let table, report.errorCode == nil { saveSourceRecord(table) }
         var byName = finished
@@ -142,6 +142,16 @@ public final class FeedRunner: @unchecked Sendable {
         report.targets = selected.compactMap { byName[$0.name] }
         return report
     }
+
+    /// With `DROPFEED_TRACE=1`, prints how long each phase took to stderr (for benchmarks).
+    private func trace<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        guard traceEnabled else { return try body() }
+        let start = Date()
+        defer { FileHandle.standardError.write(Data("trace: \(phase): \(String(format: "%.3f", Date().timeIntervalSince(start))) s\n".utf8)) }
+        return try body()
+    }
+
+    private let traceEnabled = ProcessInfo.processInfo.environment["DROPFEED_TRACE"] == "1"
 
     private func selectTargets() throws -> [TargetConfig] {
         if options.targets.isEmpty { return config.targets }
@@ -215,7 +225,7 @@ public final class FeedRunner: @unchecked Sendable {
     private func prepareAll(_ targets: [TargetConfig], table: SourceTable?, recoveredPlan: Bool) -> [PreparedTarget] {
         guard let table else { return [] }
         let slots = Slots(targets.count)
-        let mapped = MappedBox(MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }))
+        let mapped = MappedBox(trace("mapping pass") { MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }) })
         let work: @Sendable (Int) -> Void = { k in
             let target = targets[k]
             let state = TargetState(stateDir: self.config.stateDir, target: target.name)

@@ -89,27 +89,6 @@ public final class SourceTable: @unchecked Sendable {
         arena.append(contentsOf: bytes)
     }
 
-    /// Calls `body` with the bytes of each kept column of `row`, in `columns` order.
-    @inline(__always)
-    func withFields<R>(row: Int, _ body: (UnsafeBufferPointer<UInt8>, _ starts: UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
-        try arena.withUnsafeBufferPointer { buffer in
-            var starts = [Int](repeating: 0, count: columns.count * 2)
-            var i = rowStarts[row]
-            for k in 0..<columns.count {
-                var n = Int(buffer[i])
-                i += 1
-                if n == 0xFF {
-                    n = readLength(buffer, at: i)
-                    i += 4
-                }
-                starts[2 * k] = i
-                starts[2 * k + 1] = i + n
-                i += n
-            }
-            return try starts.withUnsafeBufferPointer { try body(buffer, $0) }
-        }
-    }
-
     /// The values of `row` as strings, in `columns` order.
     public func strings(row: Int) -> [String] {
         arena.withUnsafeBufferPointer { buffer in
@@ -132,8 +111,19 @@ public final class SourceTable: @unchecked Sendable {
 
     /// One kept column of `row`.
     public func string(row: Int, column: Int) -> String {
-        withFields(row: row) { buffer, starts in
-            String(decoding: UnsafeBufferPointer(rebasing: buffer[starts[2 * column]..<starts[2 * column + 1]]), as: UTF8.self)
+        arena.withUnsafeBufferPointer { buffer in
+            var i = rowStarts[row]
+            for k in 0...column {
+                var n = Int(buffer[i])
+                i += 1
+                if n == 0xFF {
+                    n = readLength(buffer, at: i)
+                    i += 4
+                }
+                if k == column { return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<(i + n)]), as: UTF8.self) }
+                i += n
+            }
+            return ""
         }
     }
 
@@ -146,11 +136,11 @@ public final class SourceTable: @unchecked Sendable {
         var duplicates: [String] = []
         let keyCount = keyColumns.count
         for row in 0..<rowCount {
-            let values = strings(row: row)
-            let key = keyCount == 1 ? values[0] : values[0..<keyCount].joined(separator: "\u{1F}")
+            let values = keyCount == 1 ? [string(row: row, column: 0)] : (0..<keyCount).map { string(row: row, column: $0) }
+            let key = keyCount == 1 ? values[0] : values.joined(separator: "\u{1F}")
             if let first = seen[key] {
                 if duplicates.count < 5 {
-                    let shown = values[0..<keyCount].joined(separator: ", ")
+                    let shown = values.joined(separator: ", ")
                     duplicates.append("`\(shown)` (lines \(lines[Int(first)]) and \(lines[row]))")
                 }
             } else {
