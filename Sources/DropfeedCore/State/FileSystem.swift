@@ -42,12 +42,17 @@ enum FileSystem {
     /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename,
     /// fsync of the folder.
     static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
+        try writeAtomically(path, mode: mode) { fd, temp in try writeAll(fd, bytes, path: temp) }
+    }
+
+    /// Writes what `body` writes to the descriptor it is given, atomically (as above).
+    static func writeAtomically(_ path: String, mode: mode_t = 0o600, _ body: (Int32, String) throws -> Void) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let temp = folder + "/." + (path as NSString).lastPathComponent + ".tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StateError("cannot write \(temp): \(errnoText())") }
         do {
-            try writeAll(fd, bytes, path: temp)
+            try body(fd, temp)
             guard fsync(fd) == 0 else { throw StateError("cannot sync \(temp): \(errnoText())") }
             close(fd)
         } catch {
@@ -64,16 +69,32 @@ enum FileSystem {
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw StateError("cannot write \(path): \(errnoText())")
-                }
-                done += n
+        try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+    }
+
+    static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < raw.count {
+            let n = write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StateError("cannot write \(path): \(errnoText())")
             }
+            done += n
+        }
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset` (`pread`); a short file is an error.
+    static func readAll(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StateError("cannot read \(path): \(errnoText())")
+            }
+            if n == 0 { throw StateError("\(path) is shorter than its metadata says: the state is damaged") }
+            done += n
         }
     }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A file a run delivered (or is delivering), as recorded in snapshots, journals and reports.
 public struct FileRecord: Codable, Sendable, Equatable {
@@ -96,41 +99,50 @@ public struct TargetState: Sendable {
 
     func loadSnapshot(_ folder: String) throws -> (RowSet, SnapshotMeta) {
         let meta = try readMeta(folder)
-        guard let bytes = try FileSystem.read(folder + "/snapshot.bin") else {
-            throw StateError("snapshot \(folder)/snapshot.bin is missing: the state is damaged")
-        }
+        let path = folder + "/snapshot.bin"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StateError("snapshot \(path) is missing: the state is damaged") }
+        defer { close(fd) }
+        var st = stat()
+        fstat(fd, &st)
         let entrySize = MemoryLayout<KeyEntry>.stride
         let expected = meta.arenaBytes + meta.entryCount * entrySize + meta.keyBytes
-        guard bytes.count == expected, hexChecksum(bytes) == meta.checksum else {
-            throw StateError("snapshot of target `\(name)` is corrupt (\(folder)/snapshot.bin: \(bytes.count) bytes, checksum "
-                + "mismatch); restore it with `dropfeed state rollback \(name)` or send everything again after `dropfeed state reset \(name)`")
+        let corrupt = StateError("snapshot of target `\(name)` is corrupt (\(path): \(st.st_size) bytes, checksum "
+            + "mismatch); restore it with `dropfeed state rollback \(name)` or send everything again after `dropfeed state reset \(name)`")
+        guard Int(st.st_size) == expected, meta.arenaBytes >= 0, meta.entryCount >= 0, meta.keyBytes >= 0 else { throw corrupt }
+        // Each part is read straight into its own array: no copy of the whole file.
+        let arena = try [UInt8](unsafeUninitializedCapacity: meta.arenaBytes) { buffer, count in
+            try FileSystem.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: 0, path: path)
+            count = meta.arenaBytes
         }
-        let arena = Array(bytes[0..<meta.arenaBytes])
         var index = KeyIndex()
-        index.entries = [KeyEntry](unsafeUninitializedCapacity: meta.entryCount) { buffer, count in
-            bytes.withUnsafeBytes { raw in
-                let source = UnsafeRawBufferPointer(rebasing: raw[meta.arenaBytes..<(meta.arenaBytes + meta.entryCount * entrySize)])
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
-            }
+        index.entries = try [KeyEntry](unsafeUninitializedCapacity: meta.entryCount) { buffer, count in
+            try FileSystem.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: meta.arenaBytes, path: path)
             count = meta.entryCount
         }
-        index.keyBytes = Array(bytes[(meta.arenaBytes + meta.entryCount * entrySize)...])
+        index.keyBytes = try [UInt8](unsafeUninitializedCapacity: meta.keyBytes) { buffer, count in
+            try FileSystem.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: meta.arenaBytes + meta.entryCount * entrySize, path: path)
+            count = meta.keyBytes
+        }
+        guard snapshotChecksum(arena, index) == meta.checksum else { throw corrupt }
         let keyPositions = meta.key.compactMap { meta.columns.firstIndex(of: $0) }
         return (RowSet(columns: meta.columns, keyPositions: keyPositions, index: index, arena: arena), meta)
     }
 
-    /// Writes `rows` (sorted by key hash) as a snapshot into `folder`.
+    /// Writes `rows` as a snapshot into `folder`: the row arena, the index entries and the key
+    /// bytes, one after the other, with their checksum in `meta.json`.
     static func writeSnapshot(_ rows: RowSet, meta: SnapshotMeta, to folder: String) throws {
         try FileSystem.makeDirectory(folder)
-        var bytes = rows.arena
-        rows.index.entries.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: rows.index.keyBytes)
         var meta = meta
         meta.arenaBytes = rows.arena.count
         meta.entryCount = rows.index.entries.count
         meta.keyBytes = rows.index.keyBytes.count
-        meta.checksum = hexChecksum(bytes)
-        try FileSystem.writeAtomically(folder + "/snapshot.bin", bytes)
+        meta.checksum = snapshotChecksum(rows.arena, rows.index)
+        try FileSystem.writeAtomically(folder + "/snapshot.bin") { fd, temp in
+            try FileSystem.writeAll(fd, rows.arena, path: temp)
+            try rows.index.entries.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: temp) }
+            try FileSystem.writeAll(fd, rows.index.keyBytes, path: temp)
+        }
         try FileSystem.writeAtomically(folder + "/meta.json", try encodeJSON(meta))
     }
 
@@ -244,9 +256,11 @@ public struct TargetState: Sendable {
     }
 }
 
-/// The snapshot checksum: the fast 64-bit row hash over the whole file, hex.
-func hexChecksum(_ bytes: [UInt8]) -> String {
-    let h = bytes.withUnsafeBufferPointer { RowHash.combine(RowHash.seed, $0) }
+/// The snapshot checksum: the fast 64-bit row hash chained over the file's three parts, hex.
+func snapshotChecksum(_ arena: [UInt8], _ index: KeyIndex) -> String {
+    var h = arena.withUnsafeBufferPointer { RowHash.combine(RowHash.seed, $0) }
+    h = index.entries.withUnsafeBytes { RowHash.combine(h, $0.bindMemory(to: UInt8.self).baseAddress, $0.count) }
+    h = index.keyBytes.withUnsafeBufferPointer { RowHash.combine(h, $0) }
     let s = String(h, radix: 16)
     return String(repeating: "0", count: 16 - s.count) + s
 }
