@@ -97,15 +97,40 @@ struct RowSet {
     }
 
     /// Entry positions ordered by key, comparing key values component by component as bytes.
+    ///
+    /// Sorts on the first eight bytes of the first key component (as a big-endian number, which
+    /// orders like the bytes) and compares whole keys only where those are equal.
     func keyOrder(_ positions: [Int]? = nil) -> [Int] {
         let all = positions ?? Array(index.entries.indices)
         let parts = keyPositions.count
         return index.keyBytes.withUnsafeBufferPointer { keys in
             let entries = index.entries
-            return all.sorted { a, b in
-                RowSet.keyLess(keys, entries[a], keys, entries[b], parts: parts)
+            var tagged = all.map { (RowSet.keyPrefix(keys, entries[$0], parts: parts), $0) }
+            tagged.sort { $0.0 < $1.0 }
+            var i = 0
+            while i < tagged.count {
+                var j = i + 1
+                while j < tagged.count && tagged[j].0 == tagged[i].0 { j += 1 }
+                if j - i > 1 {
+                    tagged[i..<j].sort { RowSet.keyLess(keys, entries[$0.1], keys, entries[$1.1], parts: parts) }
+                }
+                i = j
             }
+            return tagged.map(\.1)
         }
+    }
+
+    /// The first eight bytes of the key's first component, zero-padded, as a big-endian number.
+    private static func keyPrefix(_ keys: UnsafeBufferPointer<UInt8>, _ e: KeyEntry, parts: Int) -> UInt64 {
+        var start = Int(e.keyStart)
+        var length = Int(e.keyLength)
+        if parts > 1 {
+            length = readLength(keys, at: start)
+            start += 4
+        }
+        var v: UInt64 = 0
+        for k in 0..<8 { v = v << 8 | UInt64(k < length ? keys[start + k] : 0) }
+        return v
     }
 
     /// Whether key `a` sorts before key `b` (component-wise byte order).
