@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A throw-away OpenSSH sshd on 127.0.0.1 (and ::1), for the SFTP tests, the end-to-end tests, the demo and
-# the benchmark. It runs as the calling user (root or not) on a free high port; that same user
-# logs in with a throw-away key.
+# A throw-away OpenSSH sshd on 127.0.0.1 (and ::1), for the SFTP tests, the end-to-end tests, the
+# demo and the benchmark. It runs as the calling user (root or not) on a free high port; that same
+# user logs in with a throw-away key.
 #
 #   sshd-harness.sh start DIR    create DIR (if needed), keys and config; start sshd; print its port
 #   sshd-harness.sh stop DIR     stop sshd and its session processes (DIR itself is left alone)
@@ -21,7 +21,7 @@ SSHD=/usr/sbin/sshd
 HOST=127.0.0.1
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 64
 }
 
