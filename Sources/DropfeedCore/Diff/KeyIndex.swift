@@ -1,4 +1,4 @@
-/// One row of a keyed table, reduced to what matching needs: 40 bytes, whatever the row's width.
+/// One row of a keyed table, reduced to what matching needs: 56 bytes, whatever the row's width.
 struct KeyEntry {
     var keyHash: UInt64
     var rowHash: UInt64
@@ -10,6 +10,19 @@ struct KeyEntry {
     var length: UInt32
     /// The row's record number (0-based) or physical line, for messages.
     var line: UInt32
+    /// In a snapshot: the hash of the source key of the export row this row was mapped from,
+    /// and of everything the mapping read for it (the raw record and its lookups); 0 when the
+    /// row was carried over unmapped. Lets an unchanged export row reuse its mapped row.
+    var sourceKeyHash: UInt64 = 0
+    var inputHash: UInt64 = 0
+}
+
+/// Which export row a mapped row came from, and a hash of all its mapping read (see `KeyEntry`).
+struct SourceLink: Equatable {
+    var keyHash: UInt64
+    var inputHash: UInt64
+
+    static let none = SourceLink(keyHash: 0, inputHash: 0)
 }
 
 /// The keys and row hashes of a table, sorted by key hash, for a merge against another one.
@@ -29,7 +42,7 @@ struct KeyIndex {
     /// Appends a row whose key is `partCount` byte strings (length-prefixed when several).
     @inline(__always)
     mutating func append(partCount: Int, part: (Int) -> UnsafeBufferPointer<UInt8>, rowHash: UInt64,
-                         location: Int64, length: Int, line: Int) {
+                         location: Int64, length: Int, line: Int, source: SourceLink = .none) {
         let start = keyBytes.count
         var h = RowHash.seed
         if partCount == 1 {
@@ -46,7 +59,8 @@ struct KeyIndex {
         }
         entries.append(KeyEntry(
             keyHash: h, rowHash: rowHash, keyStart: UInt32(start), keyLength: UInt32(keyBytes.count - start),
-            location: location, length: UInt32(length), line: UInt32(truncatingIfNeeded: line)))
+            location: location, length: UInt32(length), line: UInt32(truncatingIfNeeded: line),
+            sourceKeyHash: source.keyHash, inputHash: source.inputHash))
     }
 
     /// Sorts by key hash, then by key bytes, so equal keys are adjacent and two indexes merge.

@@ -27,7 +27,7 @@ struct RowSet {
     var count: Int { index.entries.count }
 
     /// Appends a row (as many values as `columns`).
-    mutating func append(_ row: [String], line: Int = 0) {
+    mutating func append(_ row: [String], line: Int = 0, source: SourceLink = .none) {
         let start = arena.count
         var h = RowHash.seed
         for var value in row {
@@ -42,7 +42,8 @@ struct RowSet {
             // The common case: one key column, taken from the row as it is.
             var key = row[keyPositions[0]]
             key.withUTF8 { bytes in
-                index.append(partCount: 1, part: { _ in bytes }, rowHash: h, location: Int64(start), length: length, line: line)
+                index.append(partCount: 1, part: { _ in bytes }, rowHash: h, location: Int64(start), length: length,
+                             line: line, source: source)
             }
             return
         }
@@ -51,8 +52,23 @@ struct RowSet {
             index.append(partCount: keyPositions.count, part: { k in
                 let s = starts[keyPositions[k]]
                 return UnsafeBufferPointer(rebasing: buffer[s.0..<(s.0 + s.1)])
-            }, rowHash: h, location: Int64(start), length: length, line: line)
+            }, rowHash: h, location: Int64(start), length: length, line: line, source: source)
         }
+    }
+
+    /// Appends the row `entry` of `other` (same columns) as it is: its bytes, key and hashes.
+    mutating func appendCopy(of entry: KeyEntry, from other: RowSet, line: Int, source: SourceLink) {
+        let start = arena.count
+        arena.append(contentsOf: other.rawRow(entry))
+        let keyStart = index.keyBytes.count
+        index.keyBytes.append(contentsOf: other.index.keyBytes[Int(entry.keyStart)..<Int(entry.keyStart + entry.keyLength)])
+        var copy = entry
+        copy.location = Int64(start)
+        copy.keyStart = UInt32(keyStart)
+        copy.line = UInt32(truncatingIfNeeded: line)
+        copy.sourceKeyHash = source.keyHash
+        copy.inputHash = source.inputHash
+        index.entries.append(copy)
     }
 
     /// Appends every row of `other` (same columns), keeping their order.

@@ -7,6 +7,9 @@ struct CompiledMapping: @unchecked Sendable {
     private let columns: [CompiledColumn]
     let keyPositions: [Int]
     private let required: [Int]
+    /// For each lookup, the kept column holding its key and the column it reads; nil when a
+    /// lookup's key is not a single column (then rows are always mapped afresh).
+    private let lookupSources: [(key: Int, target: Int)]?
 
     enum Outcome {
         /// Filtered out by `where`.
@@ -112,9 +115,39 @@ struct CompiledMapping: @unchecked Sendable {
             }
             return CompiledColumn(spec: spec, start: start, lookup: spec.lookup.map(position))
         }
+        var sources: [(key: Int, target: Int)]? = []
+        for column in columns where column.lookup != nil {
+            if case .columns(let positions) = column.start, positions.count == 1 {
+                sources?.append((positions[0], column.lookup!))
+            } else {
+                sources = nil
+                break
+            }
+        }
+        lookupSources = sources
         let names = mapping.columnNames
         keyPositions = mapping.key.map { names.firstIndex(of: $0)! }
         required = mapping.required.map { names.firstIndex(of: $0)! }
+    }
+
+    /// A hash of everything mapping `row` reads: its raw record and what its lookups find
+    /// (counting the lookups that find nothing, as `evaluate` does). Nil when it cannot be told.
+    func inputHash(row: Int, table: SourceTable, lookupMisses: inout Int) -> UInt64? {
+        guard let lookupSources else { return nil }
+        var h = table.rowHashes[row]
+        for (key, target) in lookupSources {
+            let value = table.string(row: row, column: key)
+            if value.isEmpty {
+                h = RowHash.fold(h ^ 0x5A5A, 0x9E37_79B9_7F4A_7C15)
+            } else if let found = table.keyToRow[value] {
+                var text = table.string(row: Int(found), column: target)
+                h = text.withUTF8 { RowHash.combine(h, $0) }
+            } else {
+                h = RowHash.fold(h ^ 0xA5A5, 0x9E37_79B9_7F4A_7C15)
+                lookupMisses += 1
+            }
+        }
+        return h
     }
 
     /// Maps one source row (its kept values); `lookup(key, column)` reads another row's value.

@@ -12,6 +12,8 @@ public struct Mapping: Sendable {
     public var required: [String]
     public var output: OutputSpec
     public var safety: Safety
+    /// SHA-256 of the mapping file's bytes: a snapshot's mapped rows are reused only while it holds.
+    public var digest: String = ""
 
     /// The output column names, in order.
     public var columnNames: [String] { columns.map(\.name) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads mapping files into `Mapping`s, logging every problem with its JSON path.
 enum MappingLoader {
     static func load(path: String, displayName: String, log: ProblemLog) -> Mapping? {
@@ -43,8 +45,9 @@ enum MappingLoader {
             }
         }
         guard log.problems.count == before, let output, let safety, !columns.isEmpty else { return nil }
+        let bytes = FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
         return Mapping(file: displayName, key: key, conditions: conditions, columns: columns, required: required,
-                       output: output, safety: safety)
+                       output: output, safety: safety, digest: SHA256.hex(bytes))
     }
 
     static func checkVersion(_ object: inout ObjectReader) {

@@ -225,17 +225,31 @@ public final class FeedRunner: @unchecked Sendable {
     private func prepareAll(_ targets: [TargetConfig], table: SourceTable?, recoveredPlan: Bool) -> [PreparedTarget] {
         guard let table else { return [] }
         let slots = Slots(targets.count)
-        let mapped = MappedBox(trace("mapping pass") { MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }) })
+        // The snapshots to diff against, read in parallel. A plan made while a delivery is
+        // pending diffs against where that delivery leads.
+        let previous = PreviousBox(targets.count)
+        trace("load snapshots") {
+            DispatchQueue.concurrentPerform(iterations: targets.count) { k in
+                let state = TargetState(stateDir: self.config.stateDir, target: targets[k].name)
+                previous.items[k] = Result { try (recoveredPlan ? state.pendingSnapshot() : nil) ?? state.loadCurrent() }
+            }
+        }
+        let digests = targets.map { inputDigest(for: $0, table: table) }
+        let reuse: [MappingPass.Reuse?] = targets.indices.map { k in
+            guard case .success(let snapshot?)? = previous.items[k], snapshot.1.inputDigest == digests[k] else { return nil }
+            return MappingPass.Reuse(snapshot.0)
+        }
+        let mapped = MappedBox(trace("mapping pass") {
+            MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }, reuse: reuse)
+        })
         let work: @Sendable (Int) -> Void = { k in
             let target = targets[k]
-            let state = TargetState(stateDir: self.config.stateDir, target: target.name)
             var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
             do {
-                // A plan made while a delivery is pending diffs against where that delivery leads.
-                let previous = try (recoveredPlan ? state.pendingSnapshot() : nil) ?? state.loadCurrent()
+                let snapshot = try previous.items[k]!.get()
                 let planner = TargetPlanner(target: target, mapped: mapped.take(k), clock: self.clock,
                                             allowDeletes: self.options.allowDeletes, stateDir: self.config.stateDir,
-                                            previous: previous)
+                                            inputDigest: digests[k], previous: snapshot)
                 slots.items[k] = planner.prepare(filesFolder: self.filesFolder(for: target))
             } catch {
                 outcome.error = "\(error)"
@@ -252,6 +266,28 @@ public final class FeedRunner: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// What a target's mapped rows depend on besides the export's rows: the mapping file, the
+    /// export's header and dialect, the key, and this program's version.
+    private func inputDigest(for target: TargetConfig, table: SourceTable) -> String {
+        let source = config.source
+        let parts = [dropfeedVersion, target.mapping.digest, table.header.joined(separator: "\u{1F}"),
+                     source.key.joined(separator: "\u{1F}"), String(source.options.delimiter), source.options.encoding.rawValue]
+        return SHA256.hex(Array(parts.joined(separator: "\u{1E}").utf8))
+    }
+
+    /// The snapshots read before the mapping pass, one slot per target.
+    private final class PreviousBox: @unchecked Sendable {
+        let items: UnsafeMutableBufferPointer<Result<(RowSet, SnapshotMeta)?, Error>?>
+        init(_ n: Int) {
+            items = .allocate(capacity: n)
+            items.initialize(repeating: nil)
+        }
+        deinit {
+            items.deinitialize()
+            items.deallocate()
+        }
     }
 
     /// The mapping pass's results, handed to the planners one target each.

@@ -30,13 +30,30 @@ struct MappedRows {
 /// offered to every mapping; the rows are split in chunks mapped on all cores, then joined in
 /// source order.
 enum MappingPass {
-    static func run(_ table: SourceTable, _ mappings: [CompiledMapping]) -> [MappedRows] {
+    /// A target's snapshot, made with the same inputs (`SnapshotMeta.inputDigest`): an export row
+    /// whose `SourceLink` matches one of its rows gets that row back without being mapped.
+    struct Reuse {
+        let rows: RowSet
+        let bySource: [UInt64: Int32]
+
+        init(_ rows: RowSet) {
+            self.rows = rows
+            var bySource: [UInt64: Int32] = [:]
+            bySource.reserveCapacity(rows.count)
+            for (i, entry) in rows.index.entries.enumerated() where entry.inputHash != 0 {
+                bySource[entry.sourceKeyHash] = Int32(i)
+            }
+            self.bySource = bySource
+        }
+    }
+
+    static func run(_ table: SourceTable, _ mappings: [CompiledMapping], reuse: [Reuse?]) -> [MappedRows] {
         let chunkCount = max(1, min(table.rowCount / 5_000, 8))
         let chunkSize = (table.rowCount + chunkCount - 1) / max(1, chunkCount)
         let results = ChunkResults(chunkCount)
         DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
             let rows = (chunk * chunkSize)..<min(table.rowCount, (chunk + 1) * chunkSize)
-            results.slots[chunk] = map(table, mappings, rows: rows)
+            results.slots[chunk] = map(table, mappings, reuse: reuse, rows: rows)
         }
         var out = results.slots[0]!
         for chunk in 1..<chunkCount {
@@ -46,7 +63,8 @@ enum MappingPass {
         return out
     }
 
-    private static func map(_ table: SourceTable, _ mappings: [CompiledMapping], rows: Range<Int>) -> [MappedRows] {
+    private static func map(_ table: SourceTable, _ mappings: [CompiledMapping], reuse: [Reuse?],
+                            rows: Range<Int>) -> [MappedRows] {
         var out = mappings.map {
             MappedRows(columns: $0.mapping.columnNames, keyPositions: $0.keyPositions, capacity: rows.count)
         }
@@ -55,9 +73,21 @@ enum MappingPass {
             return table.string(row: Int(row), column: column)
         }
         for row in rows {
-            let values = table.strings(row: row)
+            var values: [String]?
             for (k, mapping) in mappings.enumerated() {
-                switch mapping.evaluate(values, lookup: lookup, lookupMisses: &out[k].lookupMisses) {
+                var misses = 0
+                let inputHash = mapping.inputHash(row: row, table: table, lookupMisses: &misses)
+                let link = SourceLink(keyHash: table.keyHashes[row], inputHash: inputHash ?? 0)
+                if let inputHash, let reuse = reuse[k], let i = reuse.bySource[link.keyHash] {
+                    let entry = reuse.rows.index.entries[Int(i)]
+                    if entry.inputHash == inputHash {
+                        out[k].rows.appendCopy(of: entry, from: reuse.rows, line: table.line(of: row), source: link)
+                        out[k].lookupMisses += misses
+                        continue
+                    }
+                }
+                if values == nil { values = table.strings(row: row) }
+                switch mapping.evaluate(values!, lookup: lookup, lookupMisses: &out[k].lookupMisses) {
                 case .skipped:
                     continue
                 case .rejected(let key, let reason):
@@ -67,7 +97,7 @@ enum MappingPass {
                         out[k].rejections.append(Rejection(line: table.line(of: row), key: key?.joined(separator: ", ") ?? "", reason: reason))
                     }
                 case .row(let mapped):
-                    out[k].rows.append(mapped, line: table.line(of: row))
+                    out[k].rows.append(mapped, line: table.line(of: row), source: link)
                 }
             }
         }

@@ -15,6 +15,9 @@ public final class SourceTable: @unchecked Sendable {
     private(set) var lines: [UInt32] = []
     private var arena: [UInt8] = []
     private var rowStarts: [Int] = []
+    /// Per row: the hash of its raw record, and of its key fields (what `SourceLink` records).
+    private(set) var rowHashes: [UInt64] = []
+    private(set) var keyHashes: [UInt64] = []
     /// The source key of each row → its row number (built when a mapping needs a lookup).
     private(set) var keyToRow: [String: Int32] = [:]
     public private(set) var sha256 = ""
@@ -52,6 +55,10 @@ public final class SourceTable: @unchecked Sendable {
         try reader.forEach { record in
             rowStarts.append(arena.count)
             lines.append(UInt32(truncatingIfNeeded: record.line))
+            rowHashes.append(RowHash.combine(RowHash.seed, record.rawContent))
+            var keyHash = RowHash.seed
+            for k in 0..<keyCount { keyHash = RowHash.combine(keyHash, record.rawBytes(positions[k])) }
+            keyHashes.append(keyHash)
             for (k, c) in positions.enumerated() {
                 if k < keyCount && record.isEmpty(c) && emptyKeyLines.count < 5 { emptyKeyLines.append(record.line) }
                 if record.isEscaped(c) {

@@ -20,6 +20,8 @@ struct TargetPlanner {
     let clock: RunClock
     let allowDeletes: Int?
     let stateDir: String
+    /// See `SnapshotMeta.inputDigest`.
+    let inputDigest: String
 
     /// The snapshot to diff against: the pending one (a delivery in progress leads to it) or the current one.
     let previous: (RowSet, SnapshotMeta)?
@@ -144,7 +146,7 @@ struct TargetPlanner {
         let meta = SnapshotMeta(
             target: target.name, runId: clock.runId, time: clock.iso, columns: mapping.columnNames, key: mapping.key,
             rows: next.count, seq: files.isEmpty ? (oldMeta?.seq ?? 0) : seq, files: files,
-            arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "")
+            arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "", inputDigest: inputDigest)
         return PreparedTarget(outcome: outcome, filesFolder: filesFolder, newSnapshot: next, meta: meta,
                               commitWithoutFiles: files.isEmpty && changed)
     }

@@ -31,6 +31,9 @@ public struct SnapshotMeta: Codable, Sendable {
     var keyBytes: Int
     /// 64-bit hash of `snapshot.bin`, hex; a mismatch means the snapshot is corrupt.
     var checksum: String
+    /// What the mapped rows were made with (mapping, source shape, dropfeed version); while it
+    /// is unchanged, an unchanged export row reuses its row instead of being mapped again.
+    var inputDigest: String? = nil
 }
 
 /// A delivery that started but has not finished: its files, what arrived, the snapshot it leads to.
