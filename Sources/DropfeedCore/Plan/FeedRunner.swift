@@ -209,56 +209,43 @@ public final class FeedRunner: @unchecked Sendable {
 
     // MARK: - Planning
 
-    /// One result slot per target, written by different threads at different indexes.
-    private final class Slots: @unchecked Sendable {
-        let items: UnsafeMutableBufferPointer<PreparedTarget?>
-        init(_ n: Int) {
-            items = .allocate(capacity: n)
-            items.initialize(repeating: nil)
-        }
-        deinit {
-            items.deinitialize()
-            items.deallocate()
-        }
-    }
-
     private func prepareAll(_ targets: [TargetConfig], table: SourceTable?, recoveredPlan: Bool) -> [PreparedTarget] {
         guard let table else { return [] }
-        let slots = Slots(targets.count)
+        let slots = Slots<PreparedTarget>(targets.count)
         // The snapshots to diff against, read in parallel. A plan made while a delivery is
         // pending diffs against where that delivery leads.
-        let previous = PreviousBox(targets.count)
+        let previous = Slots<Result<(RowSet, SnapshotMeta)?, Error>>(targets.count)
         trace("load snapshots") {
             DispatchQueue.concurrentPerform(iterations: targets.count) { k in
                 let state = TargetState(stateDir: self.config.stateDir, target: targets[k].name)
-                previous.items[k] = Result { try (recoveredPlan ? state.pendingSnapshot() : nil) ?? state.loadCurrent() }
+                previous[k] = Result { try (recoveredPlan ? state.pendingSnapshot() : nil) ?? state.loadCurrent() }
             }
         }
         let digests = targets.map { inputDigest(for: $0, table: table) }
         let reuse: [MappingPass.Reuse?] = targets.indices.map { k in
-            guard case .success(let snapshot?)? = previous.items[k], snapshot.1.inputDigest == digests[k] else { return nil }
+            guard case .success(let snapshot?)? = previous[k], snapshot.1.inputDigest == digests[k] else { return nil }
             return MappingPass.Reuse(snapshot.0)
         }
-        let mapped = MappedBox(trace("mapping pass") {
+        let mapped = Slots(trace("mapping pass") {
             MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }, reuse: reuse)
         })
         let work: @Sendable (Int) -> Void = { k in
             let target = targets[k]
             var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
             do {
-                let snapshot = try previous.items[k]!.get()
+                let snapshot = try previous[k]!.get()
                 let planner = TargetPlanner(target: target, mapped: mapped.take(k), clock: self.clock,
                                             allowDeletes: self.options.allowDeletes, stateDir: self.config.stateDir,
                                             inputDigest: digests[k], previous: snapshot)
-                slots.items[k] = planner.prepare(filesFolder: self.filesFolder(for: target))
+                slots[k] = planner.prepare(filesFolder: self.filesFolder(for: target))
             } catch {
                 outcome.error = "\(error)"
                 outcome.exitCode = ExitCode(for: error)
-                slots.items[k] = PreparedTarget(outcome: outcome)
+                slots[k] = PreparedTarget(outcome: outcome)
             }
         }
         DispatchQueue.concurrentPerform(iterations: targets.count) { work($0) }
-        let out = slots.items.map { $0! }
+        let out = slots.all
         for (k, prepared) in out.enumerated() {
             let failed = prepared.outcome.status == .failed || prepared.outcome.status == .held
             if failed || (options.command == .plan && options.outDir == nil) {
@@ -275,37 +262,6 @@ public final class FeedRunner: @unchecked Sendable {
         let parts = [dropfeedVersion, target.mapping.digest, table.header.joined(separator: "\u{1F}"),
                      source.key.joined(separator: "\u{1F}"), String(source.options.delimiter), source.options.encoding.rawValue]
         return SHA256.hex(Array(parts.joined(separator: "\u{1E}").utf8))
-    }
-
-    /// The snapshots read before the mapping pass, one slot per target.
-    private final class PreviousBox: @unchecked Sendable {
-        let items: UnsafeMutableBufferPointer<Result<(RowSet, SnapshotMeta)?, Error>?>
-        init(_ n: Int) {
-            items = .allocate(capacity: n)
-            items.initialize(repeating: nil)
-        }
-        deinit {
-            items.deinitialize()
-            items.deallocate()
-        }
-    }
-
-    /// The mapping pass's results, handed to the planners one target each.
-    private final class MappedBox: @unchecked Sendable {
-        private let items: UnsafeMutableBufferPointer<MappedRows?>
-        init(_ rows: [MappedRows]) {
-            items = .allocate(capacity: rows.count)
-            _ = items.initialize(from: rows.map { Optional($0) })
-        }
-        /// Target `k`'s rows; each is taken once, by one thread.
-        func take(_ k: Int) -> MappedRows {
-            defer { items[k] = nil }
-            return items[k]!
-        }
-        deinit {
-            items.deinitialize()
-            items.deallocate()
-        }
     }
 
     /// Where a target's files are written: `--out DIR/<target>` for a plan, a staging folder otherwise.

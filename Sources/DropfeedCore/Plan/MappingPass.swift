@@ -50,15 +50,15 @@ enum MappingPass {
     static func run(_ table: SourceTable, _ mappings: [CompiledMapping], reuse: [Reuse?]) -> [MappedRows] {
         let chunkCount = max(1, min(table.rowCount / 5_000, 8))
         let chunkSize = (table.rowCount + chunkCount - 1) / max(1, chunkCount)
-        let results = ChunkResults(chunkCount)
+        let results = Slots<[MappedRows]>(chunkCount)
         DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
             let rows = (chunk * chunkSize)..<min(table.rowCount, (chunk + 1) * chunkSize)
-            results.slots[chunk] = map(table, mappings, reuse: reuse, rows: rows)
+            results[chunk] = map(table, mappings, reuse: reuse, rows: rows)
         }
-        var out = results.slots[0]!
+        var out = results.take(0)
         for chunk in 1..<chunkCount {
-            for k in out.indices { out[k].append(results.slots[chunk]![k]) }
-            results.slots[chunk] = nil
+            let next = results.take(chunk)
+            for k in out.indices { out[k].append(next[k]) }
         }
         return out
     }
@@ -102,18 +102,5 @@ enum MappingPass {
             }
         }
         return out
-    }
-
-    /// One result per chunk, written by different threads at different indexes.
-    private final class ChunkResults: @unchecked Sendable {
-        let slots: UnsafeMutableBufferPointer<[MappedRows]?>
-        init(_ n: Int) {
-            slots = .allocate(capacity: n)
-            slots.initialize(repeating: nil)
-        }
-        deinit {
-            slots.deinitialize()
-            slots.deallocate()
-        }
     }
 }
