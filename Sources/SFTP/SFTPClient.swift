@@ -81,6 +81,8 @@ public final class SFTPClient {
         case truncate
         /// Fail (`LIBSSH2_FXF_EXCL`).
         case fail
+        /// Write into it as it is: for a second writer filling another part of the same file.
+        case keep
     }
 
     /// Opens `path` for writing, creating it (`libssh2_sftp_open_ex` with `LIBSSH2_FXF_WRITE |
@@ -88,8 +90,12 @@ public final class SFTPClient {
     public func openForWriting(
         _ path: String, ifExists existing: ExistingFile = .truncate, permissions: Int = 0o644
     ) throws -> RemoteFile {
-        let flags =
-            LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (existing == .truncate ? LIBSSH2_FXF_TRUNC : LIBSSH2_FXF_EXCL)
+        let flags: Int32
+        switch existing {
+        case .truncate: flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC
+        case .fail: flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL
+        case .keep: flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT
+        }
         guard
             let file = libssh2_sftp_open_ex(
                 handle, path, path.byteCount, UInt(flags), permissions, LIBSSH2_SFTP_OPENFILE)

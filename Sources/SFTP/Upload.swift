@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -31,8 +32,13 @@ extension SFTPClient {
     ///
     /// `.direct` writes `name` itself: truncating an existing file when `overwrite` is set, else
     /// refusing (`LIBSSH2_FXF_EXCL`); on failure the partial `name` is removed.
+    ///
+    /// With a `helper` (an authenticated client on a second session to the same server) a file of
+    /// at least `parallelThreshold` bytes is sent in two halves at once, one per session: libssh2
+    /// 1.10 encrypts on the calling thread, so two sessions use two cores.
     public func upload(
-        localPath: String, remoteDir: String, name: String, mode: UploadMode = .rename, overwrite: Bool = false
+        localPath: String, remoteDir: String, name: String, mode: UploadMode = .rename, overwrite: Bool = false,
+        helper: SFTPClient? = nil
     ) throws -> UploadResult {
         let finalPath = remoteDir.isEmpty ? name : remoteDir.hasSuffix("/") ? remoteDir + name : remoteDir + "/" + name
         let localSize = try Self.localSize(localPath)
@@ -42,7 +48,12 @@ extension SFTPClient {
         do {
             let bytes = try withFileForWriting(writePath, ifExists: existing) { file in
                 created = true
-                let sent = try file.write(contentsOf: localPath)
+                let sent: Int64
+                if let helper, localSize >= Self.parallelThreshold {
+                    sent = try Self.writeInParallel(file, helper: helper, path: writePath, localPath: localPath, size: localSize)
+                } else {
+                    sent = try file.write(contentsOf: localPath)
+                }
                 try verify(file, sent: sent, localSize: localSize, localPath: localPath)
                 return sent
             }
@@ -87,6 +98,27 @@ extension SFTPClient {
         }
     }
 
+    /// Files this large go up over two sessions when a helper session is given.
+    public static let parallelThreshold: Int64 = 16 << 20
+
+    /// Sends the first half of the local file through `file` on this thread and the second half
+    /// through a second handle on `helper`'s session on another thread; both must succeed.
+    private static func writeInParallel(_ file: RemoteFile, helper: SFTPClient, path: String, localPath: String,
+                                        size: Int64) throws -> Int64 {
+        // Split on a packet boundary so both halves go out as whole 30000-byte packets.
+        let half = (size / 2) / 30_000 * 30_000
+        let second = try helper.openForWriting(path, ifExists: .keep)
+        let work = ParallelWrite(first: file, second: second, localPath: localPath, half: half, size: size)
+        DispatchQueue.concurrentPerform(iterations: 2) { work.run($0) }
+        do {
+            try second.close()
+        } catch {
+            if work.errors[0] == nil && work.errors[1] == nil { throw error }
+        }
+        if let error = work.errors[0] ?? work.errors[1] { throw error }
+        return work.sent[0] + work.sent[1]
+    }
+
     /// Renames the finished `.part` file; when the target exists, replaces it only if allowed.
     private func moveIntoPlace(_ partPath: String, _ finalPath: String, overwrite: Bool) throws {
         do {
@@ -129,5 +161,31 @@ extension SFTPClient {
                 message: failure.message)
         }
         return Int64(info.st_size)
+    }
+}
+
+/// The two halves of a parallel upload, each written by its own thread on its own session
+/// (libssh2 sessions may be used from any thread, one at a time).
+private final class ParallelWrite: @unchecked Sendable {
+    let files: [RemoteFile]
+    let localPath: String
+    let ranges: [(Int64, Int64)]
+    var sent: [Int64] = [0, 0]
+    var errors: [Error?] = [nil, nil]
+    private let lock = NSLock()
+
+    init(first: RemoteFile, second: RemoteFile, localPath: String, half: Int64, size: Int64) {
+        files = [first, second]
+        self.localPath = localPath
+        ranges = [(0, half), (half, size - half)]
+    }
+
+    func run(_ k: Int) {
+        do {
+            let n = try files[k].write(contentsOf: localPath, from: ranges[k].0, count: ranges[k].1)
+            lock.withLock { sent[k] = n }
+        } catch {
+            lock.withLock { errors[k] = error }
+        }
     }
 }

@@ -11,6 +11,10 @@ final class SFTPDrop: FileDrop {
     private let environment: [String: String]
     private var session: SSHSession?
     private var client: SFTPClient?
+    /// A second session, opened for the first large file: libssh2 1.10 encrypts on the calling
+    /// thread, so a large file goes up in two halves at once (see `SFTPClient.upload`).
+    private var helperSession: SSHSession?
+    private var helper: SFTPClient?
 
     init(settings: SFTPSettings, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.settings = settings
@@ -38,8 +42,10 @@ final class SFTPDrop: FileDrop {
             let client = try connected()
             // After a dropped connection, the rename may have happened before the error reached us.
             if attempt > 1, let size, try client.size(of: remotePath(name)) == size { return }
+            let helper = (size ?? 0) >= SFTPClient.parallelThreshold ? helperClient() : nil
             _ = try client.upload(localPath: localPath, remoteDir: settings.remoteDir, name: name,
-                                  mode: settings.upload == .direct ? .direct : .rename, overwrite: settings.overwrite)
+                                  mode: settings.upload == .direct ? .direct : .rename, overwrite: settings.overwrite,
+                                  helper: helper)
         }
     }
 
@@ -48,6 +54,10 @@ final class SFTPDrop: FileDrop {
             client = nil
             session = nil
         }
+        try? helper?.close()
+        try? helperSession?.close()
+        helper = nil
+        helperSession = nil
         do {
             try client?.close()
             try session?.close()
@@ -99,6 +109,21 @@ final class SFTPDrop: FileDrop {
         self.client = client
     }
 
+    /// The helper session's client, opened on first use; nil (one session is enough) when it
+    /// cannot be opened.
+    private func helperClient() -> SFTPClient? {
+        if let helper { return helper }
+        do {
+            let (session, client) = try SFTPDrop.openSession(settings, environment)
+            helperSession = session
+            helper = client
+            return client
+        } catch {
+            Output.note("dropfeed: \(location): a second session for large files could not be opened (\(error)); using one")
+            return nil
+        }
+    }
+
     private func connected() throws -> SFTPClient {
         if let client { return client }
         try connect()
@@ -127,6 +152,8 @@ final class SFTPDrop: FileDrop {
                 Output.note("dropfeed: \(location): \(what) failed (\(error.summary)); retrying in \(delay) s")
                 client = nil
                 session = nil
+                helper = nil
+                helperSession = nil
                 sleep(delay)
                 delay = min(delay * 2, 30)
             }

@@ -27,6 +27,35 @@ struct UploadTests {
         }
     }
 
+    @Test("a large file goes up over two sessions at once and arrives byte-exact, as do small ones")
+    func parallelUploadOverTwoSessions() throws {
+        let server = try SSHDServer()
+        defer { server.stop() }
+        let local = try server.makeDirectory("local")
+        let remote = try server.makeDirectory("inbound")
+        // Odd sizes around the threshold, so the halves split inside the file and not on a packet.
+        let sizes = [Int(SFTPClient.parallelThreshold) - 1, Int(SFTPClient.parallelThreshold) + 30_001, 40_000_003]
+        for size in sizes { try makeLocalFile("\(local)/p\(size).csv", size: size, seed: UInt64(size)) }
+        let helperSession = try server.connect()
+        let helper = try helperSession.openSFTP()
+        defer {
+            try? helper.close()
+            try? helperSession.close()
+        }
+
+        let results = try server.withSFTP { sftp in
+            try sizes.map { size in
+                try sftp.upload(localPath: "\(local)/p\(size).csv", remoteDir: remote, name: "p\(size).csv", helper: helper)
+            }
+        }
+
+        #expect(results.map(\.bytes) == sizes.map(Int64.init))
+        #expect(try listing(remote) == sizes.map { "p\($0).csv" }.sorted())
+        for size in sizes {
+            #expect(contents("\(remote)/p\(size).csv") == contents("\(local)/p\(size).csv"), "size \(size)")
+        }
+    }
+
     @Test("an existing target is kept, and the upload fails clearly, without overwrite")
     func existingTargetWithoutOverwrite() throws {
         let server = try SSHDServer()

@@ -22,9 +22,15 @@ do {
     let session = try SSHSession(host: host, port: port, hostKeyPolicy: .knownHosts(knownHosts))
     try session.authenticate(user: user, with: .privateKey(path: identity))
     let sftp = try session.openSFTP()
+    // A second session, as `dropfeed run` opens for a large file: each encrypts on its own core.
+    let helperSession = try SSHSession(host: host, port: port, hostKeyPolicy: .knownHosts(knownHosts))
+    try helperSession.authenticate(user: user, with: .privateKey(path: identity))
+    let helper = try helperSession.openSFTP()
     let result = try sftp.upload(
         localPath: localFile, remoteDir: remoteDir, name: URL(fileURLWithPath: localFile).lastPathComponent,
-        overwrite: true)
+        overwrite: true, helper: helper)
+    try helper.close()
+    try helperSession.close()
     try sftp.close()
     try session.close()
     let seconds = Date().timeIntervalSince(start)
