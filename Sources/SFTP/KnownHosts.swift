@@ -23,7 +23,7 @@ final class KnownHosts {
         do {
             contents = try readSmallFile(path, limit: 16 << 20)
             fileExists = true
-        } catch where error.code == ENOENT {
+        } catch  where error.code == ENOENT {
             fileExists = false
         } catch {
             throw SFTPError(

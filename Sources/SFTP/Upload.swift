@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -50,7 +51,8 @@ extension SFTPClient {
                 created = true
                 let sent: Int64
                 if let helper, localSize >= Self.parallelThreshold {
-                    sent = try Self.writeInParallel(file, helper: helper, path: writePath, localPath: localPath, size: localSize)
+                    sent = try Self.writeInParallel(
+                        file, helper: helper, path: writePath, localPath: localPath, size: localSize)
                 } else {
                     sent = try file.write(contentsOf: localPath)
                 }
@@ -103,8 +105,10 @@ extension SFTPClient {
 
     /// Sends the first half of the local file through `file` on this thread and the second half
     /// through a second handle on `helper`'s session on another thread; both must succeed.
-    private static func writeInParallel(_ file: RemoteFile, helper: SFTPClient, path: String, localPath: String,
-                                        size: Int64) throws -> Int64 {
+    private static func writeInParallel(
+        _ file: RemoteFile, helper: SFTPClient, path: String, localPath: String,
+        size: Int64
+    ) throws -> Int64 {
         // Split on a packet boundary so both halves go out as whole 30000-byte packets.
         let half = (size / 2) / 30_000 * 30_000
         let second = try helper.openForWriting(path, ifExists: .keep)

@@ -75,7 +75,9 @@ struct Arguments {
     /// A non-negative whole number option.
     func count(_ name: String) throws -> Int? {
         guard let raw = value(name) else { return nil }
-        guard let n = Int(raw), n >= 0 else { throw UsageError("\(name) takes a whole number, not `\(raw)`", command: command) }
+        guard let n = Int(raw), n >= 0 else {
+            throw UsageError("\(name) takes a whole number, not `\(raw)`", command: command)
+        }
         return n
     }
 }

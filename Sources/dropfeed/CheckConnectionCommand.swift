@@ -5,14 +5,14 @@ import SFTP
 /// `dropfeed check-connection`: for each SFTP target, everything a delivery needs, tried for real.
 enum CheckConnectionCommand {
     static let help = """
-    usage: dropfeed check-connection [--config FILE] [--target NAME]...
+        usage: dropfeed check-connection [--config FILE] [--target NAME]...
 
-    For each SFTP target: resolves and connects, prints the server's host-key type and SHA256
-    fingerprint, verifies it against the configured known_hosts, authenticates, checks that
-    remoteDir exists and is writable (with a probe file it removes again) and whether rename
-    works there, then prints a verdict. Changes nothing on the server but the probe file.
-    Local-folder targets are not checked. Exit 0 when every target passed, 69 otherwise.
-    """
+        For each SFTP target: resolves and connects, prints the server's host-key type and SHA256
+        fingerprint, verifies it against the configured known_hosts, authenticates, checks that
+        remoteDir exists and is writable (with a probe file it removes again) and whether rename
+        works there, then prints a verdict. Changes nothing on the server but the probe file.
+        Local-folder targets are not checked. Exit 0 when every target passed, 69 otherwise.
+        """
 
     static func run(_ args: [String]) throws -> ExitCode {
         let a = try Arguments(args, command: "check-connection", valued: ["--config", "--target"], switches: [])
@@ -40,8 +40,9 @@ enum CheckConnectionCommand {
         func step(_ text: String) { Output.stdout("  \(text)\n") }
         let session: SSHSession
         do {
-            session = try SSHSession(host: settings.host, port: settings.port,
-                                     hostKeyPolicy: .knownHosts(settings.knownHosts), timeoutSeconds: settings.timeoutSeconds)
+            session = try SSHSession(
+                host: settings.host, port: settings.port,
+                hostKeyPolicy: .knownHosts(settings.knownHosts), timeoutSeconds: settings.timeoutSeconds)
         } catch let error as SFTPError {
             if let key = error.serverHostKey { step("server host key: \(key.algorithm) \(key.fingerprint)") }
             step("FAIL: \(error)")
@@ -55,7 +56,8 @@ enum CheckConnectionCommand {
         step("host key verified against \(settings.knownHosts)")
         let client: SFTPClient
         do {
-            try session.authenticate(user: settings.user, with: try SFTPDrop.credentials(settings, ProcessInfo.processInfo.environment))
+            try session.authenticate(
+                user: settings.user, with: try SFTPDrop.credentials(settings, ProcessInfo.processInfo.environment))
             step("authenticated as \(settings.user)")
             client = try session.openSFTP()
         } catch {

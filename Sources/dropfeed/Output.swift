@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where the executable writes: results and `--json` to stdout, everything for people to stderr.

@@ -43,9 +43,10 @@ final class SFTPDrop: FileDrop {
             // After a dropped connection, the rename may have happened before the error reached us.
             if attempt > 1, let size, try client.size(of: remotePath(name)) == size { return }
             let helper = (size ?? 0) >= SFTPClient.parallelThreshold ? helperClient() : nil
-            _ = try client.upload(localPath: localPath, remoteDir: settings.remoteDir, name: name,
-                                  mode: settings.upload == .direct ? .direct : .rename, overwrite: settings.overwrite,
-                                  helper: helper)
+            _ = try client.upload(
+                localPath: localPath, remoteDir: settings.remoteDir, name: name,
+                mode: settings.upload == .direct ? .direct : .rename, overwrite: settings.overwrite,
+                helper: helper)
         }
     }
 
@@ -90,10 +91,13 @@ final class SFTPDrop: FileDrop {
     }
 
     /// Opens a session: connect, verify the host key, authenticate, start SFTP.
-    static func openSession(_ settings: SFTPSettings, _ environment: [String: String]) throws -> (SSHSession, SFTPClient) {
+    static func openSession(_ settings: SFTPSettings, _ environment: [String: String]) throws -> (
+        SSHSession, SFTPClient
+    ) {
         let credentials = try credentials(settings, environment)
-        let session = try SSHSession(host: settings.host, port: settings.port,
-                                     hostKeyPolicy: .knownHosts(settings.knownHosts), timeoutSeconds: settings.timeoutSeconds)
+        let session = try SSHSession(
+            host: settings.host, port: settings.port,
+            hostKeyPolicy: .knownHosts(settings.knownHosts), timeoutSeconds: settings.timeoutSeconds)
         do {
             try session.authenticate(user: settings.user, with: credentials)
             return (session, try session.openSFTP())
@@ -119,7 +123,8 @@ final class SFTPDrop: FileDrop {
             helper = client
             return client
         } catch {
-            Output.note("dropfeed: \(location): a second session for large files could not be opened (\(error)); using one")
+            Output.note(
+                "dropfeed: \(location): a second session for large files could not be opened (\(error)); using one")
             return nil
         }
     }

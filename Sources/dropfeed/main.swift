@@ -1,33 +1,40 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DropfeedCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Every command: its one-line purpose and its handler.
 let commands: [(name: String, summary: String, help: String, run: ([String]) throws -> ExitCode)] = [
     ("plan", "dry run: what each target would receive, and why", FeedCommands.planHelp, FeedCommands.plan),
     ("run", "map, diff, deliver, then commit each target's snapshot", FeedCommands.runHelp, FeedCommands.run),
-    ("validate", "check the config, the mappings and the source header", FeedCommands.validateHelp, FeedCommands.validate),
-    ("check-connection", "connect to each SFTP target and check it can receive files", CheckConnectionCommand.help, CheckConnectionCommand.run),
+    (
+        "validate", "check the config, the mappings and the source header", FeedCommands.validateHelp,
+        FeedCommands.validate
+    ),
+    (
+        "check-connection", "connect to each SFTP target and check it can receive files", CheckConnectionCommand.help,
+        CheckConnectionCommand.run
+    ),
     ("state", "list, show, reset or roll back targets' snapshots", StateCommand.help, StateCommand.run),
     ("diff", "compare two CSV files by key (csv-diff compatible --json)", DiffCommand.help, DiffCommand.run),
 ]
 
 let mainHelp = """
-dropfeed \(dropfeedVersion) — CSV-over-SFTP batch identity provisioning
+    dropfeed \(dropfeedVersion) — CSV-over-SFTP batch identity provisioning
 
-usage: dropfeed COMMAND [OPTIONS]
+    usage: dropfeed COMMAND [OPTIONS]
 
-commands:
-\(commands.map { "  " + $0.name.padding(toLength: 18, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
-  help [COMMAND]    show help for a command
+    commands:
+    \(commands.map { "  " + $0.name.padding(toLength: 18, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+      help [COMMAND]    show help for a command
 
-  dropfeed --version   print the version
+      dropfeed --version   print the version
 
-exit codes: 0 ok, 1 differences (diff --exit-code), 3 a target held by a safety gate, 64 usage,
-65 bad data, 66 missing input, 69 delivery failed, 73 state not writable or corrupt,
-75 locked or temporary failure, 78 bad configuration.
-"""
+    exit codes: 0 ok, 1 differences (diff --exit-code), 3 a target held by a safety gate, 64 usage,
+    65 bad data, 66 missing input, 69 delivery failed, 73 state not writable or corrupt,
+    75 locked or temporary failure, 78 bad configuration.
+    """
 
 @MainActor func runMain(_ argv: [String]) -> ExitCode {
     guard let first = argv.first else {
@@ -56,7 +63,9 @@ exit codes: 0 ok, 1 differences (diff --exit-code), 3 a target held by a safety 
         break
     }
     guard let command = commands.first(where: { $0.name == first }) else {
-        Output.note("dropfeed: unknown command `\(first)`\(suggestion(for: first, in: commands.map(\.name))); see dropfeed --help")
+        Output.note(
+            "dropfeed: unknown command `\(first)`\(suggestion(for: first, in: commands.map(\.name))); see dropfeed --help"
+        )
         return .usage
     }
     let rest = Array(argv.dropFirst())

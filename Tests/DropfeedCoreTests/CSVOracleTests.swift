@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// Python's `csv` module as an oracle: it reads what CSVWriter writes, and CSVReader reads what it writes.
@@ -54,7 +55,9 @@ struct CSVOracleTests {
     }
 
     /// Runs `script` with python3 on a manifest of `jobs`; returns its JSON answer, one table per job.
-    static func python<Job: Encodable>(_ script: String, _ jobs: [Job], in dir: TemporaryDirectory) throws -> [[[String]]] {
+    static func python<Job: Encodable>(_ script: String, _ jobs: [Job], in dir: TemporaryDirectory) throws
+        -> [[[String]]]
+    {
         let manifest = dir.url.appendingPathComponent("manifest.json")
         let answer = dir.url.appendingPathComponent("answer.json")
         try JSONEncoder().encode(jobs).write(to: manifest)
@@ -101,15 +104,19 @@ struct CSVOracleTests {
                 var writer = CSVWriter(options: dialect.options)
                 for row in rows { try writer.write(row) }
                 let path = try dir.write(writer.bytes, to: "w\(jobs.count).csv")
-                jobs.append(ReadJob(path: path, delimiter: String(UnicodeScalar(dialect.options.delimiter)),
-                                    encoding: Self.pythonEncoding(dialect.options)))
+                jobs.append(
+                    ReadJob(
+                        path: path, delimiter: String(UnicodeScalar(dialect.options.delimiter)),
+                        encoding: Self.pythonEncoding(dialect.options)))
                 written.append(("\(dialect.testDescription) #\(k)", rows))
             }
         }
         let answers = try Self.python(Self.readScript, jobs, in: dir)
         try #require(answers.count == written.count)
         for (answer, w) in zip(answers, written) {
-            #expect(sameRows(answer, w.rows), "\(w.dialect): wrote \(w.rows.debugDescription), Python read \(answer.debugDescription)")
+            #expect(
+                sameRows(answer, w.rows),
+                "\(w.dialect): wrote \(w.rows.debugDescription), Python read \(answer.debugDescription)")
         }
     }
 
@@ -132,16 +139,25 @@ struct CSVOracleTests {
                             // Python before 3.12 quotes only what is in its lineterminator, so a lone CR
                             // would be written bare with "\n" (and Python itself reads it back wrong).
                             if quoting == "minimal" && terminator == "\n" {
-                                rows = rows.map { $0.map { String(String.UnicodeScalarView($0.unicodeScalars.map { $0 == "\r" ? "\n" : $0 })) } }
+                                rows = rows.map {
+                                    $0.map {
+                                        String(
+                                            String.UnicodeScalarView($0.unicodeScalars.map { $0 == "\r" ? "\n" : $0 }))
+                                    }
+                                }
                             }
                             // Python does not quote a leading U+FEFF; a file starting with those bytes
                             // has a byte-order mark, which CSVReader strips (documented).
                             if rows[0][0].unicodeScalars.first == "\u{FEFF}" { rows[0][0] = "x" + rows[0][0] }
                             let path = dir.url.appendingPathComponent("p\(jobs.count).csv").path
-                            jobs.append(WriteJob(path: path, delimiter: delimiter, encoding: encoding.python,
-                                                 quoting: quoting, lineterminator: terminator, rows: rows))
-                            readOptions.append(CSVReadOptions(delimiter: UInt8(ascii: Unicode.Scalar(delimiter)!),
-                                                              encoding: encoding.ours))
+                            jobs.append(
+                                WriteJob(
+                                    path: path, delimiter: delimiter, encoding: encoding.python,
+                                    quoting: quoting, lineterminator: terminator, rows: rows))
+                            readOptions.append(
+                                CSVReadOptions(
+                                    delimiter: UInt8(ascii: Unicode.Scalar(delimiter)!),
+                                    encoding: encoding.ours))
                         }
                     }
                 }
@@ -150,15 +166,17 @@ struct CSVOracleTests {
         let answers = try Self.python(Self.writeScript, jobs, in: dir)
         try #require(answers.count == jobs.count)
         for (k, job) in jobs.enumerated() {
-            let context = "\(job.delimiter.debugDescription) \(job.quoting) \(job.lineterminator.debugDescription) "
+            let context =
+                "\(job.delimiter.debugDescription) \(job.quoting) \(job.lineterminator.debugDescription) "
                 + "\(job.encoding): rows \(job.rows.debugDescription)"
             // Python agrees with itself, so it is a fair oracle for this file.
             #expect(sameRows(answers[k], job.rows), "Python read back \(answers[k].debugDescription); \(context)")
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: job.path)))
             let expected = ReadOutcome.table(header: [], rows: answers[k])
             #expect(readOutcome(bytes, options: readOptions[k], hasHeader: false) == expected, "\(context)")
-            #expect(readOutcome(path: job.path, bufferSize: 16, options: readOptions[k], hasHeader: false) == expected,
-                    "bufferSize 16; \(context)")
+            #expect(
+                readOutcome(path: job.path, bufferSize: 16, options: readOptions[k], hasHeader: false) == expected,
+                "bufferSize 16; \(context)")
         }
     }
 }

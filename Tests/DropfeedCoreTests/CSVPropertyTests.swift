@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so every run sees the same rows
@@ -61,9 +62,12 @@ enum Repertoire: Sendable {
             case 30..<55: s = Unicode.Scalar(UInt32(g.int(in: 0x20...0x7E)))
             case 55..<65: s = Unicode.Scalar(UInt32(g.int(in: 0x00...0x1F)))
             case 65..<75:
-                if case .windows1252 = self { s = Unicode.Scalar(windows1252Table[g.int(in: 0x80...0xFF)]) }
-                else { s = Unicode.Scalar(UInt32(g.int(in: 0x80...0xFF))) }
-            case 75..<88: s = Unicode.Scalar(UInt32(g.int(in: 0x100...0xFFFF)))   // nil for surrogates
+                if case .windows1252 = self {
+                    s = Unicode.Scalar(windows1252Table[g.int(in: 0x80...0xFF)])
+                } else {
+                    s = Unicode.Scalar(UInt32(g.int(in: 0x80...0xFF)))
+                }
+            case 75..<88: s = Unicode.Scalar(UInt32(g.int(in: 0x100...0xFFFF)))  // nil for surrogates
             default: s = Unicode.Scalar(UInt32(g.int(in: 0x10000...0x10FFFF)))
             }
             if let s, allows(s) { return s }
@@ -128,19 +132,28 @@ let propertyDialects: [Dialect] = {
     for delimiter in [",", ";", "\t", "|"].map({ UInt8(ascii: Unicode.Scalar($0)!) }) {
         for quote in [QuotePolicy.minimal, .always] {
             for ending in [LineEnding.crlf, .lf] {
-                out.append(Dialect(options: .init(delimiter: delimiter, quote: quote, lineEnding: ending, bom: bom),
-                                   repertoire: .unicode))
+                out.append(
+                    Dialect(
+                        options: .init(delimiter: delimiter, quote: quote, lineEnding: ending, bom: bom),
+                        repertoire: .unicode))
                 bom.toggle()
             }
         }
     }
-    for (encoding, repertoire) in [(TextEncoding.utf16, Repertoire.unicode),
-                                   (.windows1252, .windows1252(pythonSafe: false)), (.iso88591, .latin1)] {
-        out.append(Dialect(options: .init(quote: .minimal, lineEnding: .crlf, encoding: encoding), repertoire: repertoire))
-        out.append(Dialect(options: .init(delimiter: UInt8(ascii: ";"), quote: .always, lineEnding: .lf, encoding: encoding),
-                           repertoire: repertoire))
-        out.append(Dialect(options: .init(delimiter: 0x09, quote: .minimal, lineEnding: .lf, encoding: encoding),
-                           repertoire: repertoire))
+    for (encoding, repertoire) in [
+        (TextEncoding.utf16, Repertoire.unicode),
+        (.windows1252, .windows1252(pythonSafe: false)), (.iso88591, .latin1),
+    ] {
+        out.append(
+            Dialect(options: .init(quote: .minimal, lineEnding: .crlf, encoding: encoding), repertoire: repertoire))
+        out.append(
+            Dialect(
+                options: .init(delimiter: UInt8(ascii: ";"), quote: .always, lineEnding: .lf, encoding: encoding),
+                repertoire: repertoire))
+        out.append(
+            Dialect(
+                options: .init(delimiter: 0x09, quote: .minimal, lineEnding: .lf, encoding: encoding),
+                repertoire: repertoire))
     }
     return out
 }()
@@ -159,16 +172,19 @@ struct CSVPropertyTests {
             var writer = CSVWriter(options: dialect.options)
             for row in rows { try writer.write(row) }
 
-            let expected: ReadOutcome = header
+            let expected: ReadOutcome =
+                header
                 ? .table(header: rows[0], rows: Array(rows.dropFirst()))
                 : .table(header: [], rows: rows)
             let context = "iteration \(iteration), rows \(rows.debugDescription)"
 
-            #expect(readOutcome(writer.bytes, options: dialect.readOptions, hasHeader: header) == expected, "\(context)")
+            #expect(
+                readOutcome(writer.bytes, options: dialect.readOptions, hasHeader: header) == expected, "\(context)")
             let path = try dir.write(writer.bytes, to: "round-trip-\(iteration).csv")
             let size = g.pick([16, 17, 19, 32, 64])
-            #expect(readOutcome(path: path, bufferSize: size, options: dialect.readOptions, hasHeader: header) == expected,
-                    "\(context), bufferSize \(size)")
+            #expect(
+                readOutcome(path: path, bufferSize: size, options: dialect.readOptions, hasHeader: header) == expected,
+                "\(context), bufferSize \(size)")
         }
     }
 
@@ -184,7 +200,10 @@ struct CSVPropertyTests {
         for s in Repertoire.awkward { #expect(seen.contains(s.value), "\(s.value)") }
         #expect(planes.count >= 10, "scalars from many planes")
         var w = SplitMix64(seed: 1)
-        for _ in 0..<2000 { #expect(Repertoire.windows1252(pythonSafe: true).allows(Repertoire.windows1252(pythonSafe: true).scalar(&w))) }
+        for _ in 0..<2000 {
+            #expect(
+                Repertoire.windows1252(pythonSafe: true).allows(Repertoire.windows1252(pythonSafe: true).scalar(&w)))
+        }
     }
 
     @Test func splitMixIsTheReferenceSequence() {

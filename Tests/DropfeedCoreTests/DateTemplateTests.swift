@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// `DateConversion` (strict date parsing and reformatting) and `Template` (`{name}` placeholders).
@@ -119,14 +120,26 @@ struct DateTemplateTests {
     }
 
     static let dateErrors: [PatternErrorCase] = [
-        PatternErrorCase(from: "yyy-MM-dd", to: "yyyy", message: "unsupported date field `yyy` in `yyy-MM-dd` (use yyyy yy MM M MMM dd d HH H mm ss)"),
-        PatternErrorCase(from: "yyyy-MM-DD", to: "yyyy", message: "unsupported date field `DD` in `yyyy-MM-DD` (use yyyy yy MM M MMM dd d HH H mm ss)"),
-        PatternErrorCase(from: "yyyy", to: "EEE", message: "unsupported date field `EEE` in `EEE` (use yyyy yy MM M MMM dd d HH H mm ss)"),
-        PatternErrorCase(from: "hh:mm", to: "HH", message: "unsupported date field `hh` in `hh:mm` (use yyyy yy MM M MMM dd d HH H mm ss)"),
+        PatternErrorCase(
+            from: "yyy-MM-dd", to: "yyyy",
+            message: "unsupported date field `yyy` in `yyy-MM-dd` (use yyyy yy MM M MMM dd d HH H mm ss)"),
+        PatternErrorCase(
+            from: "yyyy-MM-DD", to: "yyyy",
+            message: "unsupported date field `DD` in `yyyy-MM-DD` (use yyyy yy MM M MMM dd d HH H mm ss)"),
+        PatternErrorCase(
+            from: "yyyy", to: "EEE",
+            message: "unsupported date field `EEE` in `EEE` (use yyyy yy MM M MMM dd d HH H mm ss)"),
+        PatternErrorCase(
+            from: "hh:mm", to: "HH",
+            message: "unsupported date field `hh` in `hh:mm` (use yyyy yy MM M MMM dd d HH H mm ss)"),
         PatternErrorCase(from: "yyyy-MM-dd'T", to: "yyyy", message: "unclosed quote in date pattern `yyyy-MM-dd'T`"),
-        PatternErrorCase(from: "MM/dd", to: "yyyy-MM-dd", message: "date output `yyyy-MM-dd` uses a year that input `MM/dd` does not have"),
-        PatternErrorCase(from: "yyyy-dd", to: "MM", message: "date output `MM` uses a month that input `yyyy-dd` does not have"),
-        PatternErrorCase(from: "yyyy-MM", to: "dd", message: "date output `dd` uses a day that input `yyyy-MM` does not have"),
+        PatternErrorCase(
+            from: "MM/dd", to: "yyyy-MM-dd",
+            message: "date output `yyyy-MM-dd` uses a year that input `MM/dd` does not have"),
+        PatternErrorCase(
+            from: "yyyy-dd", to: "MM", message: "date output `MM` uses a month that input `yyyy-dd` does not have"),
+        PatternErrorCase(
+            from: "yyyy-MM", to: "dd", message: "date output `dd` uses a day that input `yyyy-MM` does not have"),
     ]
 
     @Test(arguments: dateErrors)
@@ -152,8 +165,9 @@ struct DateTemplateTests {
         TemplateCase(source: "plain", parts: [.text("plain")]),
         TemplateCase(source: "{a}", parts: [.placeholder("a")]),
         TemplateCase(source: "{a} {b}", parts: [.placeholder("a"), .text(" "), .placeholder("b")]),
-        TemplateCase(source: "{given_name}.{family_name}@x.org",
-                     parts: [.placeholder("given_name"), .text("."), .placeholder("family_name"), .text("@x.org")]),
+        TemplateCase(
+            source: "{given_name}.{family_name}@x.org",
+            parts: [.placeholder("given_name"), .text("."), .placeholder("family_name"), .text("@x.org")]),
         TemplateCase(source: "{{a}}", parts: [.text("{a}")]),
         TemplateCase(source: "{{{a}}}", parts: [.text("{"), .placeholder("a"), .text("}")]),
         TemplateCase(source: "x{{", parts: [.text("x{")]),
@@ -166,7 +180,9 @@ struct DateTemplateTests {
     func templateParts(_ c: TemplateCase) throws {
         let template = try Template(c.source)
         #expect(template.parts == c.parts)
-        #expect(template.placeholders == c.parts.compactMap { if case .placeholder(let n) = $0 { return n } else { return nil } })
+        #expect(
+            template.placeholders
+                == c.parts.compactMap { if case .placeholder(let n) = $0 { return n } else { return nil } })
     }
 
     static let templateErrors: [(String, String)] = [

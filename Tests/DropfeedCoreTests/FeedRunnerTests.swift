@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 // MARK: - A feed in a temporary folder (shared by MappingTests, ConfigTests, SnapshotStateTests)
@@ -30,8 +31,9 @@ final class FeedWorkspace {
     @discardableResult
     func write(_ relative: String, bytes: [UInt8]) throws -> String {
         let full = path(relative)
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: full))
         return full
     }
@@ -39,7 +41,7 @@ final class FeedWorkspace {
     /// Writes a CSV (comma, LF, minimal quoting).
     @discardableResult
     func writeCSV(_ relative: String, header: [String], rows: [[String]]) throws -> String {
-        try write(relative, ([header] + rows).map(feedCSVLine).joined() )
+        try write(relative, ([header] + rows).map(feedCSVLine).joined())
     }
 
     func read(_ relative: String) throws -> String {
@@ -54,7 +56,8 @@ final class FeedWorkspace {
 
     /// The visible file names in a folder, sorted (empty when it does not exist).
     func files(in relative: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: path(relative))) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: path(relative))) ?? []).filter { !$0.hasPrefix(".") }
+            .sorted()
     }
 
     /// A CSV file as rows of fields (the header is the first row).
@@ -67,12 +70,16 @@ final class FeedWorkspace {
 
     /// `dropfeed.json` with the source `hr.csv` and one directory target per name,
     /// `mappings/<name>.json` → `outbox/<name>`.
-    func writeConfig(targets: [String], sourceKey: String = "\"id\"", sourceExtra: String = "",
-                     deliver: [String: String] = [:]) throws {
+    func writeConfig(
+        targets: [String], sourceKey: String = "\"id\"", sourceExtra: String = "",
+        deliver: [String: String] = [:]
+    ) throws {
         let list = targets.map { name in
             "{ name: \"\(name)\", mapping: \"mappings/\(name).json\", deliver: { directory: \"\(deliver[name] ?? "outbox/\(name)")\" } }"
         }
-        try write("dropfeed.json", """
+        try write(
+            "dropfeed.json",
+            """
             // written by FeedWorkspace
             {
               version: 1,
@@ -88,13 +95,17 @@ final class FeedWorkspace {
     func config() throws -> FeedConfig { try FeedConfig.load(path: path("dropfeed.json")) }
 
     /// Runs `plan` or `run` in process, delivering to local folders.
-    func execute(_ command: RunOptions.Command = .run, allowDeletes: Int? = nil, outDir: String? = nil,
-                 targets: [String] = [], date: Date? = nil) throws -> RunReport {
+    func execute(
+        _ command: RunOptions.Command = .run, allowDeletes: Int? = nil, outDir: String? = nil,
+        targets: [String] = [], date: Date? = nil
+    ) throws -> RunReport {
         day += 1
         let when = date ?? Date(timeIntervalSince1970: 1_795_000_000 + Double(day) * 86_400)
         let options = RunOptions(command: command, targets: targets, allowDeletes: allowDeletes, outDir: outDir)
-        return FeedRunner(config: try config(), options: options, clock: RunClock(date: when),
-                          drops: DirectoryDropProvider()).execute()
+        return FeedRunner(
+            config: try config(), options: options, clock: RunClock(date: when),
+            drops: DirectoryDropProvider()
+        ).execute()
     }
 
     func state(_ target: String) -> TargetState { TargetState(stateDir: path("state"), target: target) }
@@ -103,7 +114,8 @@ final class FeedWorkspace {
 /// One CSV record (comma, LF), quoted where needed.
 func feedCSVLine(_ fields: [String]) -> String {
     fields.map { f in
-        f.contains(",") || f.contains("\"") || f.contains("\n") || f.contains("\r") || f.hasPrefix(" ") || f.hasSuffix(" ")
+        f.contains(",") || f.contains("\"") || f.contains("\n") || f.contains("\r") || f.hasPrefix(" ")
+            || f.hasSuffix(" ")
             ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
     }.joined(separator: ",") + "\n"
 }
@@ -120,8 +132,10 @@ struct FeedRunnerTests {
     static let header = ["id", "name", "email", "dept"]
 
     /// The users mapping: key `user_id`, a delta with action column A/U/D, LF endings.
-    static func usersMapping(output: String = "", safety: String = "", required: String = "[\"user_id\"]",
-                             file: String = "{target}_{seq}_{kind}.csv") -> String {
+    static func usersMapping(
+        output: String = "", safety: String = "", required: String = "[\"user_id\"]",
+        file: String = "{target}_{seq}_{kind}.csv"
+    ) -> String {
         """
         {
           version: 1,
@@ -144,8 +158,10 @@ struct FeedRunnerTests {
     }
 
     /// A feed with target `lms` (and any others) using `usersMapping`.
-    static func feed(output: String = "", safety: String = "", targets: [String] = ["lms"], sourceExtra: String = "",
-                     deliver: [String: String] = [:], file: String = "{target}_{seq}_{kind}.csv") throws -> FeedWorkspace {
+    static func feed(
+        output: String = "", safety: String = "", targets: [String] = ["lms"], sourceExtra: String = "",
+        deliver: [String: String] = [:], file: String = "{target}_{seq}_{kind}.csv"
+    ) throws -> FeedWorkspace {
         let w = try FeedWorkspace()
         for t in targets { try w.write("mappings/\(t).json", usersMapping(output: output, safety: safety, file: file)) }
         try w.writeConfig(targets: targets, sourceExtra: sourceExtra, deliver: deliver)
@@ -167,8 +183,10 @@ struct FeedRunnerTests {
 
     /// The delta a diff of `old` → `new` should give, computed here without the diff engine:
     /// rows sorted by key bytes, deletes carrying the old values.
-    static func expectedDelta(old: People, new: People, deleteAction: String? = "D",
-                              set: [Int: String] = [:]) -> [[String]] {
+    static func expectedDelta(
+        old: People, new: People, deleteAction: String? = "D",
+        set: [Int: String] = [:]
+    ) -> [[String]] {
         var rows: [(String, [String])] = []
         for (id, p) in new {
             if let o = old[id] {
@@ -237,13 +255,17 @@ struct FeedRunnerTests {
     func changedSourceGivesExactDelta(seed: UInt64) throws {
         var random = Xorshift(seed: seed)
         var old: People = [:]
-        for _ in 0..<150 { old["\(random.below(100_000))"] = ["N\(random.below(50))", "E\(random.below(9))@x.org", "D\(random.below(4))"] }
+        for _ in 0..<150 {
+            old["\(random.below(100_000))"] = [
+                "N\(random.below(50))", "E\(random.below(9))@x.org", "D\(random.below(4))",
+            ]
+        }
         var new = old
         for id in old.keys.sorted() {
             switch random.below(10) {
             case 0: new[id] = nil
             case 1: new[id]![0] = "Renamed \(random.below(1000))"
-            case 2: new[id]![1] = "  " + new[id]![1].uppercased() + " "   // maps to the same email: not an update
+            case 2: new[id]![1] = "  " + new[id]![1].uppercased() + " "  // maps to the same email: not an update
             case 3: new[id]![2] = "Moved"
             default: break
             }
@@ -257,7 +279,8 @@ struct FeedRunnerTests {
         let report = try w.execute()
         let lms = try #require(report.target("lms"))
         let expected = Self.expectedDelta(old: old, new: new)
-        let adds = expected.filter { $0[0] == "A" }.count, updates = expected.filter { $0[0] == "U" }.count
+        let adds = expected.filter { $0[0] == "A" }.count
+        let updates = expected.filter { $0[0] == "U" }.count
         let deletes = expected.filter { $0[0] == "D" }.count
         #expect((lms.adds, lms.updates, lms.deletes) == (adds, updates, deletes))
         #expect(lms.unchanged == new.count - adds - updates)
@@ -274,16 +297,17 @@ struct FeedRunnerTests {
         var people = Self.people(3)
         try Self.writeSource(w, people)
         _ = try w.execute()
-        people["2"]![0] = "Second Name"          // run 2 updates row 2
+        people["2"]![0] = "Second Name"  // run 2 updates row 2
         try Self.writeSource(w, people)
         _ = try w.execute()
         let delivered = people
-        people["2"] = nil                         // run 3 deletes it: the D row carries run 2's values
+        people["2"] = nil  // run 3 deletes it: the D row carries run 2's values
         try Self.writeSource(w, people)
         let report = try w.execute()
         #expect(report.target("lms")?.deletes == 1)
-        #expect(try w.readCSV("outbox/lms/lms_0003_delta.csv")
-            == [["action", "user_id", "name", "email", "dept"], ["D"] + Self.mapped("2", delivered["2"]!)])
+        #expect(
+            try w.readCSV("outbox/lms/lms_0003_delta.csv")
+                == [["action", "user_id", "name", "email", "dept"], ["D"] + Self.mapped("2", delivered["2"]!)])
     }
 
     @Test func omittedDeletesAreNotSentButTheSnapshotMoves() throws {
@@ -322,11 +346,12 @@ struct FeedRunnerTests {
         var expected = Self.mapped("4", gone)
         expected[3] = "LEFT"
         expected[1] = ""
-        #expect(try w.readCSV("outbox/lms/lms_0002_delta.csv") == [
-            ["action", "user_id", "name", "email", "dept"],
-            ["U"] + Self.mapped("1", people["1"]!),
-            ["U"] + expected,
-        ])
+        #expect(
+            try w.readCSV("outbox/lms/lms_0002_delta.csv") == [
+                ["action", "user_id", "name", "email", "dept"],
+                ["U"] + Self.mapped("1", people["1"]!),
+                ["U"] + expected,
+            ])
     }
 
     // MARK: Modes
@@ -338,13 +363,16 @@ struct FeedRunnerTests {
         let first = try w.execute()
         #expect(first.target("lms")?.files.map(\.name) == ["lms_0001_full.csv"])
         let header = ["user_id", "name", "email", "dept"]
-        #expect(try w.readCSV("outbox/lms/lms_0001_full.csv") == [header] + ["1", "2", "3"].map { Self.mapped($0, people[$0]!) })
+        #expect(
+            try w.readCSV("outbox/lms/lms_0001_full.csv") == [header]
+                + ["1", "2", "3"].map { Self.mapped($0, people[$0]!) })
         #expect(try w.execute().target("lms")?.status == .unchanged)
         people["2"] = nil
         try Self.writeSource(w, people)
         let third = try w.execute()
         #expect(third.target("lms")?.deletes == 1)
-        #expect(try w.readCSV("outbox/lms/lms_0002_full.csv") == [header] + ["1", "3"].map { Self.mapped($0, people[$0]!) })
+        #expect(
+            try w.readCSV("outbox/lms/lms_0002_full.csv") == [header] + ["1", "3"].map { Self.mapped($0, people[$0]!) })
     }
 
     @Test func bothModeSendsTheFullFileEveryRunAndTheDeltaWhenItHasRows() throws {
@@ -370,7 +398,8 @@ struct FeedRunnerTests {
         let second = try w.execute()
         let lms = try #require(second.target("lms"))
         #expect(lms.status == .delivered)
-        #expect(lms.files.map(\.name) == ["lms_0002_delta.csv", "lms_0002_delta.csv.sha256", "lms_0002_delta.csv.done"])
+        #expect(
+            lms.files.map(\.name) == ["lms_0002_delta.csv", "lms_0002_delta.csv.sha256", "lms_0002_delta.csv.done"])
         #expect(try w.read("outbox/lms/lms_0002_delta.csv") == "action,user_id,name,email,dept\n")
         let digest = SHA256.hex(try w.bytes("outbox/lms/lms_0002_delta.csv"))
         #expect(try w.read("outbox/lms/lms_0002_delta.csv.sha256") == "\(digest)  lms_0002_delta.csv\n")
@@ -400,7 +429,8 @@ struct FeedRunnerTests {
         GateCase(safety: "maxDeletes: 2", deletes: 3, updates: 0, gate: "maxDeletes", actual: 3),
         GateCase(safety: "maxDeletePercent: 20", deletes: 3, updates: 0, gate: "maxDeletePercent", actual: 30),
         GateCase(safety: "maxUpdatePercent: 10", deletes: 0, updates: 2, gate: "maxUpdatePercent", actual: 20),
-        GateCase(safety: "maxDeletes: 5, maxDeletePercent: 5", deletes: 1, updates: 0, gate: "maxDeletePercent", actual: 10),
+        GateCase(
+            safety: "maxDeletes: 5, maxDeletePercent: 5", deletes: 1, updates: 0, gate: "maxDeletePercent", actual: 10),
     ]
 
     /// Ten delivered rows, then a change with `deletes` deletes and `updates` updates.
@@ -435,14 +465,16 @@ struct FeedRunnerTests {
     }
 
     @Test func allowDeletesReleasesDeleteGatesOnly() throws {
-        let (w, old, new) = try Self.gatedFeed(GateCase(safety: "maxDeletes: 2", deletes: 3, updates: 0, gate: "", actual: 0))
+        let (w, old, new) = try Self.gatedFeed(
+            GateCase(safety: "maxDeletes: 2", deletes: 3, updates: 0, gate: "", actual: 0))
         #expect(try w.execute(allowDeletes: 2).target("lms")?.status == .held)
         let report = try w.execute(allowDeletes: 3)
         #expect(report.exitCode == .success)
         #expect(report.target("lms")?.status == .delivered)
         #expect(try w.readCSV("outbox/lms/lms_0002_delta.csv") == Self.expectedDelta(old: old, new: new))
 
-        let (u, _, _) = try Self.gatedFeed(GateCase(safety: "maxUpdatePercent: 10", deletes: 0, updates: 2, gate: "", actual: 0))
+        let (u, _, _) = try Self.gatedFeed(
+            GateCase(safety: "maxUpdatePercent: 10", deletes: 0, updates: 2, gate: "", actual: 0))
         #expect(try u.execute(allowDeletes: 100).target("lms")?.status == .held)
     }
 
@@ -455,11 +487,16 @@ struct FeedRunnerTests {
         #expect(report.exitCode == .held)
         #expect(lms.heldDeletes == 2)
         #expect(lms.gate?.name == "maxDeletes")
-        #expect(try w.readCSV("outbox/lms/lms_0002_delta.csv") == Self.expectedDelta(old: old, new: new, deleteAction: nil))
+        #expect(
+            try w.readCSV("outbox/lms/lms_0002_delta.csv") == Self.expectedDelta(old: old, new: new, deleteAction: nil))
         // The held rows stay in the snapshot with their last delivered values.
         let (snapshot, _) = try #require(try w.state("lms").loadCurrent())
         #expect(snapshot.count == 11)
-        let rows = Dictionary(uniqueKeysWithValues: snapshot.index.entries.map { e in let r = snapshot.row(e); return (r[0], r) })
+        let rows = Dictionary(
+            uniqueKeysWithValues: snapshot.index.entries.map { e in
+                let r = snapshot.row(e)
+                return (r[0], r)
+            })
         #expect(rows["10"] == Self.mapped("10", old["10"]!))
         #expect(rows["9"] == Self.mapped("9", old["9"]!))
         #expect(rows["1"] == Self.mapped("1", new["1"]!))
@@ -494,13 +531,16 @@ struct FeedRunnerTests {
         expected["10"] = old["10"]
         expected["9"] = old["9"]
         let ids = expected.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        #expect(try w.readCSV("outbox/lms/lms_0002_full.csv") == [["user_id", "name", "email", "dept"]] + ids.map { Self.mapped($0, expected[$0]!) })
+        #expect(
+            try w.readCSV("outbox/lms/lms_0002_full.csv") == [["user_id", "name", "email", "dept"]]
+                + ids.map { Self.mapped($0, expected[$0]!) })
         #expect(try w.readCSV("outbox/lms/lms_0002_delta.csv").map(\.[0]) == ["action", "U"])
     }
 
     /// hold-deletes only releases adds and updates when the gates that tripped are delete gates.
     @Test func holdDeletesStillHoldsWhenTheUpdateGateTrips() throws {
-        let c = GateCase(safety: "maxDeletes: 0, maxUpdatePercent: 10", deletes: 1, updates: 2, gate: "maxDeletes", actual: 1)
+        let c = GateCase(
+            safety: "maxDeletes: 0, maxUpdatePercent: 10", deletes: 1, updates: 2, gate: "maxDeletes", actual: 1)
         let (w, _, _) = try Self.gatedFeed(c, onExceed: "hold-deletes")
         let report = try w.execute()
         #expect(report.target("lms")?.status == .held)
@@ -517,7 +557,7 @@ struct FeedRunnerTests {
         var people = Self.people(3)
         try Self.writeSource(w, people)
         _ = try w.execute()
-        people["2"]![1] = ""                    // now rejected: required email is empty
+        people["2"]![1] = ""  // now rejected: required email is empty
         people["3"]![0] = "Three renamed"
         try Self.writeSource(w, people)
         let report = try w.execute()
@@ -602,7 +642,8 @@ struct FeedRunnerTests {
         let journal = try #require(try state.pendingJournal())
         #expect(journal.files.map(\.name) == ["lms_0001_delta.csv", "lms_0001_delta.csv.sha256"])
         try FileManager.default.removeItem(atPath: w.path("outbox/lms"))
-        let staged = try [UInt8](Data(contentsOf: URL(fileURLWithPath: state.pendingFilesFolder + "/lms_0001_delta.csv")))
+        let staged = try [UInt8](
+            Data(contentsOf: URL(fileURLWithPath: state.pendingFilesFolder + "/lms_0001_delta.csv")))
         try w.write("outbox/lms/lms_0001_delta.csv", bytes: staged)
         let report = try w.execute()
         #expect(report.exitCode == .success)
@@ -617,7 +658,8 @@ struct FeedRunnerTests {
         let fixed = Date(timeIntervalSince1970: 1_796_000_000)
         var outputs: [[String: [UInt8]]] = []
         for _ in 0..<2 {
-            let w = try Self.feed(output: "mode: \"both\", checksum: \"sha256\",", file: "{target}_{date}_{time}_{kind}.csv")
+            let w = try Self.feed(
+                output: "mode: \"both\", checksum: \"sha256\",", file: "{target}_{date}_{time}_{kind}.csv")
             try Self.writeSource(w, Self.people(40))
             let report = try w.execute(date: fixed)
             #expect(report.exitCode == .success)
@@ -627,7 +669,10 @@ struct FeedRunnerTests {
         }
         let clock = RunClock(date: fixed)
         let stem = "lms_\(clock.day)_\(clock.time)_"
-        #expect(outputs[0].keys.sorted() == [stem + "delta.csv", stem + "delta.csv.sha256", stem + "full.csv", stem + "full.csv.sha256"])
+        #expect(
+            outputs[0].keys.sorted() == [
+                stem + "delta.csv", stem + "delta.csv.sha256", stem + "full.csv", stem + "full.csv.sha256",
+            ])
         #expect(outputs[0] == outputs[1])
     }
 
@@ -664,14 +709,14 @@ struct FeedRunnerTests {
         try Self.writeSource(w, Self.people(20))
         let first = try w.execute()
         #expect(first.exitCode == .success)
-        try Self.writeSource(w, Self.people(17))          // 15% smaller
+        try Self.writeSource(w, Self.people(17))  // 15% smaller
         let shrunk = try w.execute()
         #expect(shrunk.exitCode == .data)
         #expect(shrunk.error?.contains("maxShrinkPercent") == true)
         #expect(shrunk.error?.contains("from 20 to 17") == true)
         #expect(try w.state("lms").currentRunId() == first.runId)
         #expect(w.files(in: "outbox/lms").count == 1)
-        try Self.writeSource(w, Self.people(18))          // 10%: allowed
+        try Self.writeSource(w, Self.people(18))  // 10%: allowed
         let ok = try w.execute()
         #expect(ok.exitCode == .success)
         #expect(ok.target("lms")?.deletes == 2)

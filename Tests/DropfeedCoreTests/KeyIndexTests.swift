@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// `KeyIndex` (sort, match, duplicates) and `RowSet` key order, against independent computations;
@@ -34,8 +35,10 @@ struct KeyIndexTests {
         for (k, item) in items.enumerated() {
             let start = index.keyBytes.count
             index.keyBytes.append(contentsOf: Array(item.key.utf8))
-            index.entries.append(KeyEntry(keyHash: item.hash, rowHash: item.row, keyStart: UInt32(start),
-                                          keyLength: UInt32(item.key.utf8.count), location: Int64(k), length: 0, line: UInt32(k + 1)))
+            index.entries.append(
+                KeyEntry(
+                    keyHash: item.hash, rowHash: item.row, keyStart: UInt32(start),
+                    keyLength: UInt32(item.key.utf8.count), location: Int64(k), length: 0, line: UInt32(k + 1)))
         }
         return index
     }
@@ -50,7 +53,9 @@ struct KeyIndexTests {
         var seen = Set<[[UInt8]]>()
         var rows: [[String]] = []
         while rows.count < count {
-            var row = (0..<keyCount).map { _ in (0..<(1 + random.below(3))).map { _ in alphabet[random.below(alphabet.count)] }.joined() }
+            var row = (0..<keyCount).map { _ in
+                (0..<(1 + random.below(3))).map { _ in alphabet[random.below(alphabet.count)] }.joined()
+            }
             row.append("v\(random.below(3))")
             if seen.insert(bytesKey(row, keyCount)).inserted { rows.append(row) }
         }
@@ -72,12 +77,14 @@ struct KeyIndexTests {
             if random.below(5) == 0 { r[keyCount] = "changed" }
             new.append(r)
         }
-        var oldSet = Self.rowSet(old, keyCount: keyCount), newSet = Self.rowSet(new, keyCount: keyCount)
+        var oldSet = Self.rowSet(old, keyCount: keyCount)
+        var newSet = Self.rowSet(new, keyCount: keyCount)
         oldSet.index.sort()
         newSet.index.sort()
         let match = KeyIndex.match(old: oldSet.index, new: newSet.index)
 
-        var oldByKey: [[[UInt8]]: [String]] = [:], newByKey: [[[UInt8]]: [String]] = [:]
+        var oldByKey: [[[UInt8]]: [String]] = [:]
+        var newByKey: [[[UInt8]]: [String]] = [:]
         for r in old { oldByKey[Self.bytesKey(r, keyCount)] = r }
         for r in new { newByKey[Self.bytesKey(r, keyCount)] = r }
         let onlyOld = Set(oldByKey.keys.filter { newByKey[$0] == nil })
@@ -125,7 +132,8 @@ struct KeyIndexTests {
         #expect(hashes[0] != hashes[1])
         // Same values, other key: the row hash covers the key too, but matching goes by key first.
         #expect(hashes[0] != hashes[2])
-        var a = Self.rowSet([["k", "x", ""]], keyCount: 1), b = Self.rowSet([["k", "", "x"]], keyCount: 1)
+        var a = Self.rowSet([["k", "x", ""]], keyCount: 1)
+        var b = Self.rowSet([["k", "", "x"]], keyCount: 1)
         a.index.sort()
         b.index.sort()
         #expect(KeyIndex.match(old: a.index, new: b.index).changed.count == 1)
@@ -163,7 +171,8 @@ struct KeyIndexTests {
         index.sort()
         let pairs = index.duplicates(limit: 10)
         let described = pairs.map { pair in
-            String(decoding: index.keyParts(pair.0, componentCount: 1)[0], as: UTF8.self) + "@\(pair.0.line),\(pair.1.line)"
+            String(decoding: index.keyParts(pair.0, componentCount: 1)[0], as: UTF8.self)
+                + "@\(pair.0.line),\(pair.1.line)"
         }
         #expect(described.sorted() == ["x@1,3", "y@2,5"])
         #expect(index.duplicates(limit: 1).count == 1)
@@ -179,7 +188,8 @@ struct KeyIndexTests {
         var random = Xorshift(seed: seed)
         var items: [(key: String, hash: UInt64, row: UInt64)] = []
         for i in 0..<3000 {
-            let hash: UInt64 = [0, 1, UInt64.max, 0x0001_0000_0000_0000, 0xFFFF, UInt64(random.below(20)) << 48][random.below(6)]
+            let hash: UInt64 = [0, 1, UInt64.max, 0x0001_0000_0000_0000, 0xFFFF, UInt64(random.below(20)) << 48][
+                random.below(6)]
             items.append(("k\(random.below(500))-\(i % 7)", hash, UInt64(i)))
         }
         var index = Self.handIndex(items)
@@ -187,10 +197,12 @@ struct KeyIndexTests {
         #expect(index.entries.count == items.count)
         #expect(Set(index.entries.map(\.rowHash)) == Set(items.map(\.row)))
         for i in 1..<index.entries.count {
-            let a = index.entries[i - 1], b = index.entries[i]
+            let a = index.entries[i - 1]
+            let b = index.entries[i]
             #expect(a.keyHash <= b.keyHash)
             if a.keyHash == b.keyHash {
-                let ka = Array(Self.keyString(index, i - 1).utf8), kb = Array(Self.keyString(index, i).utf8)
+                let ka = Array(Self.keyString(index, i - 1).utf8)
+                let kb = Array(Self.keyString(index, i).utf8)
                 #expect(!kb.lexicographicallyPrecedes(ka), "\(i)")
             }
         }
@@ -199,8 +211,10 @@ struct KeyIndexTests {
     // MARK: - Key order (files are written in it)
 
     @Test func keyOrderIsComponentWiseByBytes() {
-        let rows = [["ab", "", "1"], ["a", "b", "2"], ["a", "", "3"], ["", "z", "4"], ["a", "b\u{0}", "5"], ["b", "a", "6"],
-                    ["é", "x", "7"], ["e\u{301}", "x", "8"], ["Z", "x", "9"]]
+        let rows = [
+            ["ab", "", "1"], ["a", "b", "2"], ["a", "", "3"], ["", "z", "4"], ["a", "b\u{0}", "5"], ["b", "a", "6"],
+            ["é", "x", "7"], ["e\u{301}", "x", "8"], ["Z", "x", "9"],
+        ]
         let set = Self.rowSet(rows, keyCount: 2)
         let order = set.keyOrder().map { set.row(set.index.entries[$0])[2] }
         // ["", "z"] < ["Z", …] < ["a", ""] < ["a", "b"] < ["a", "b\0"] < ["ab", ""] < ["b", "a"] < ["e\u{301}", …] < ["é", …]

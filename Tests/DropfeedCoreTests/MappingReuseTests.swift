@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// An unchanged export row reuses the row its target's snapshot holds for it instead of being
@@ -39,7 +40,9 @@ struct MappingReuseTests {
     }
 
     /// The full file a second run writes, and what a run on fresh state writes for the same export.
-    static func secondRunAgainstFresh(_ rows: [[String]], mapping newMapping: String? = nil) throws -> (incremental: [[String]], fresh: [[String]], report: TargetOutcome) {
+    static func secondRunAgainstFresh(_ rows: [[String]], mapping newMapping: String? = nil) throws -> (
+        incremental: [[String]], fresh: [[String]], report: TargetOutcome
+    ) {
         let w = try feedAfterDay1()
         try w.writeCSV("hr.csv", header: header, rows: rows)
         if let newMapping { try w.write("mappings/lms.json", newMapping) }
@@ -87,7 +90,8 @@ struct MappingReuseTests {
         // The same values under a different column order: the raw records differ, and so does the header.
         let w = try Self.feedAfterDay1()
         let order = [1, 0, 3, 2]
-        try w.writeCSV("hr.csv", header: order.map { Self.header[$0] }, rows: Self.day1.map { row in order.map { row[$0] } })
+        try w.writeCSV(
+            "hr.csv", header: order.map { Self.header[$0] }, rows: Self.day1.map { row in order.map { row[$0] } })
         let report = try #require(try w.execute().target("lms"))
         #expect(report.status == .delivered && report.updates == 0 && report.unchanged == 4)
     }

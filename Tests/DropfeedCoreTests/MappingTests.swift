@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// What one source row became, compared by exact UTF-8 bytes (`String ==` would call `é` and
@@ -12,8 +13,8 @@ enum Mapped: Equatable, CustomStringConvertible {
     static func == (a: Mapped, b: Mapped) -> Bool {
         switch (a, b) {
         case (.skipped, .skipped): return true
-        case let (.rejected(x), .rejected(y)): return x == y
-        case let (.row(x), .row(y)): return x.map { Array($0.utf8) } == y.map { Array($0.utf8) }
+        case (.rejected(let x), .rejected(let y)): return x == y
+        case (.row(let x), .row(let y)): return x.map { Array($0.utf8) } == y.map { Array($0.utf8) }
         default: return false
         }
     }
@@ -50,11 +51,13 @@ enum MappingHarness {
         let w = try FeedWorkspace()
         let mapping = try load(text, in: w)
         let csv = try w.writeCSV("source.csv", header: header, rows: rows)
-        let source = SourceConfig(path: csv, displayPath: "source.csv", key: key, options: CSVReadOptions(),
-                                  minRows: nil, maxShrinkPercent: nil)
+        let source = SourceConfig(
+            path: csv, displayPath: "source.csv", key: key, options: CSVReadOptions(),
+            minRows: nil, maxShrinkPercent: nil)
         let problems = CompiledMapping.problems(mapping, header: header, sourceKey: key)
         guard problems.isEmpty else { throw LoadFailure(problems: problems) }
-        let table = try SourceTable(source: source, needed: CompiledMapping.sourceColumns(of: mapping), buildLookup: true)
+        let table = try SourceTable(
+            source: source, needed: CompiledMapping.sourceColumns(of: mapping), buildLookup: true)
         let compiled = CompiledMapping(mapping, table: table)
         var misses = 0
         let lookup = { (value: String, column: Int) -> String? in
@@ -104,7 +107,9 @@ struct MappingTests {
         var testDescription: String { label }
     }
 
-    static func c(_ label: String, _ spec: String, _ source: [(String, String)], _ value: String, output: String = "") -> ColumnCase {
+    static func c(_ label: String, _ spec: String, _ source: [(String, String)], _ value: String, output: String = "")
+        -> ColumnCase
+    {
         ColumnCase(label: label, spec: spec, source: source, expected: .value(value), output: output)
     }
 
@@ -116,7 +121,9 @@ struct MappingTests {
         // from
         c("from one column", "from: \"a\"", [("a", "Ann")], "Ann"),
         c("from one column keeps spaces", "from: \"a\"", [("a", "  Ann ")], "  Ann "),
-        c("from list takes the first non-empty", "from: [\"a\", \"b\", \"c\"]", [("a", ""), ("b", ""), ("c", "Cy")], "Cy"),
+        c(
+            "from list takes the first non-empty", "from: [\"a\", \"b\", \"c\"]", [("a", ""), ("b", ""), ("c", "Cy")],
+            "Cy"),
         c("from list prefers the first", "from: [\"a\", \"b\"]", [("a", "Al"), ("b", "Bo")], "Al"),
         c("from list: a space is not empty", "from: [\"a\", \"b\"]", [("a", " "), ("b", "Bo")], " "),
         c("from list all empty", "from: [\"a\", \"b\"]", [("a", ""), ("b", "")], ""),
@@ -130,9 +137,15 @@ struct MappingTests {
         c("value is a constant", "value: \"ACME\"", [("a", "ignored")], "ACME"),
         c("value can be empty with default", "value: \"\", default: \"d\"", [("a", "x")], "d"),
         // map and default
-        c("map hit", "from: \"s\", map: { A: \"active\", L: \"active\" }, default: \"inactive\"", [("s", "L")], "active"),
-        c("map miss takes default", "from: \"s\", map: { A: \"active\" }, default: \"inactive\"", [("s", "T")], "inactive"),
-        c("map miss on empty takes default", "from: \"s\", map: { A: \"active\" }, default: \"inactive\"", [("s", "")], "inactive"),
+        c(
+            "map hit", "from: \"s\", map: { A: \"active\", L: \"active\" }, default: \"inactive\"", [("s", "L")],
+            "active"),
+        c(
+            "map miss takes default", "from: \"s\", map: { A: \"active\" }, default: \"inactive\"", [("s", "T")],
+            "inactive"),
+        c(
+            "map miss on empty takes default", "from: \"s\", map: { A: \"active\" }, default: \"inactive\"",
+            [("s", "")], "inactive"),
         c("map without default passes through", "from: \"s\", map: { A: \"active\" }", [("s", "T")], "T"),
         c("map without default passes empty through", "from: \"s\", map: { A: \"active\" }", [("s", "")], ""),
         c("map is case sensitive", "from: \"s\", map: { A: \"active\" }", [("s", "a")], "a"),
@@ -141,27 +154,47 @@ struct MappingTests {
         c("default without map keeps a value", "from: \"s\", default: \"n/a\"", [("s", "x")], "x"),
         c("default without map keeps a space", "from: \"s\", default: \"n/a\"", [("s", " ")], " "),
         // date
-        c("date reformat", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "11/29/2026")], "2026-11-29"),
-        c("date leap day", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "02/29/2024")], "2024-02-29"),
-        c("date 2000 is leap", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyyMMdd\" }", [("d", "02/29/2000")], "20000229"),
+        c(
+            "date reformat", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "11/29/2026")],
+            "2026-11-29"),
+        c(
+            "date leap day", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "02/29/2024")],
+            "2024-02-29"),
+        c(
+            "date 2000 is leap", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyyMMdd\" }", [("d", "02/29/2000")],
+            "20000229"),
         c("date empty stays empty", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "")], ""),
-        c("date with default for empty", "from: \"d\", default: \"01/01/1970\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }",
-          [("d", "")], "1970-01-01"),
-        reject("date 02/31 does not exist", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "02/31/2024")],
-               "`out`: `02/31/2024` is not a date like MM/dd/yyyy"),
-        reject("date 1900 is not leap", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "02/29/1900")],
-               "`out`: `02/29/1900` is not a date like MM/dd/yyyy"),
-        reject("date 2023 is not leap", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "02/29/2023")],
-               "`out`: `02/29/2023` is not a date like MM/dd/yyyy"),
-        reject("date wrong digit count", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }", [("d", "2/3/2024")],
-               "`out`: `2/3/2024` is not a date like MM/dd/yyyy"),
-        reject("date trailing text", "from: \"d\", date: { from: \"yyyy-MM-dd\", to: \"dd.MM.yyyy\" }", [("d", "2024-01-02T00:00")],
-               "`out`: `2024-01-02T00:00` is not a date like yyyy-MM-dd"),
+        c(
+            "date with default for empty",
+            "from: \"d\", default: \"01/01/1970\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }",
+            [("d", "")], "1970-01-01"),
+        reject(
+            "date 02/31 does not exist", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }",
+            [("d", "02/31/2024")],
+            "`out`: `02/31/2024` is not a date like MM/dd/yyyy"),
+        reject(
+            "date 1900 is not leap", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }",
+            [("d", "02/29/1900")],
+            "`out`: `02/29/1900` is not a date like MM/dd/yyyy"),
+        reject(
+            "date 2023 is not leap", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }",
+            [("d", "02/29/2023")],
+            "`out`: `02/29/2023` is not a date like MM/dd/yyyy"),
+        reject(
+            "date wrong digit count", "from: \"d\", date: { from: \"MM/dd/yyyy\", to: \"yyyy-MM-dd\" }",
+            [("d", "2/3/2024")],
+            "`out`: `2/3/2024` is not a date like MM/dd/yyyy"),
+        reject(
+            "date trailing text", "from: \"d\", date: { from: \"yyyy-MM-dd\", to: \"dd.MM.yyyy\" }",
+            [("d", "2024-01-02T00:00")],
+            "`out`: `2024-01-02T00:00` is not a date like yyyy-MM-dd"),
         // lookup-free transforms
         c("trim", "from: \"a\", transform: [\"trim\"]", [("a", " \t Ann \n")], "Ann"),
         c("lower", "from: \"a\", transform: [\"lower\"]", [("a", "ÀNN")], "ànn"),
         c("upper", "from: \"a\", transform: \"upper\"", [("a", "straße")], "STRASSE"),
-        c("ascii strips diacritics", "from: \"a\", transform: [\"ascii\"]", [("a", "Zoë Ñúñez-Çelik")], "Zoe Nunez-Celik"),
+        c(
+            "ascii strips diacritics", "from: \"a\", transform: [\"ascii\"]", [("a", "Zoë Ñúñez-Çelik")],
+            "Zoe Nunez-Celik"),
         c("ascii ß", "from: \"a\", transform: [\"ascii\"]", [("a", "Straße")], "Strasse"),
         c("ascii Ł", "from: \"a\", transform: [\"ascii\"]", [("a", "Łukasz Wałęsa")], "Lukasz Walesa"),
         c("ascii Ø", "from: \"a\", transform: [\"ascii\"]", [("a", "Øystein Sørensen")], "Oystein Sorensen"),
@@ -173,32 +206,57 @@ struct MappingTests {
         c("truncate", "from: \"a\", transform: [{ truncate: 3 }]", [("a", "abcdef")], "abc"),
         c("truncate shorter value", "from: \"a\", transform: [{ truncate: 3 }]", [("a", "ab")], "ab"),
         c("truncate keeps flags whole", "from: \"a\", transform: [{ truncate: 2 }]", [("a", "🇫🇷🇩🇪🇮🇹")], "🇫🇷🇩🇪"),
-        c("truncate keeps combining marks", "from: \"a\", transform: [{ truncate: 2 }]", [("a", "e\u{301}e\u{301}e\u{301}")], "e\u{301}e\u{301}"),
+        c(
+            "truncate keeps combining marks", "from: \"a\", transform: [{ truncate: 2 }]",
+            [("a", "e\u{301}e\u{301}e\u{301}")], "e\u{301}e\u{301}"),
         c("truncate keeps a ZWJ family", "from: \"a\", transform: [{ truncate: 1 }]", [("a", "👨‍👩‍👧x")], "👨‍👩‍👧"),
         c("truncate keeps CRLF together", "from: \"a\", transform: [{ truncate: 2 }]", [("a", "a\r\nb")], "a\r\n"),
-        c("replace with a character class", "from: \"a\", transform: [{ replace: \"[^0-9+]\", with: \"\" }]",
-          [("a", "+1 (555) 010-9999")], "+15550109999"),
-        c("replace a class run", "from: \"a\", transform: [{ replace: \"[ _]+\", with: \"-\" }]", [("a", "a  b__c")], "a-b-c"),
-        c("replace with a regex and groups", "from: \"a\", transform: [{ replace: \"^(\\\\w+)@(\\\\w+)$\", with: \"$2/$1\" }]",
-          [("a", "jane@acme")], "acme/jane"),
-        c("replace every match", "from: \"a\", transform: [{ replace: \"a.\", with: \"X\" }]", [("a", "abacad")], "XXX"),
-        c("replace a literal", "from: \"a\", transform: [{ replace: \"@old\\\\.com\", with: \"@new.com\" }]",
-          [("a", "x@old.com")], "x@new.com"),
+        c(
+            "replace with a character class", "from: \"a\", transform: [{ replace: \"[^0-9+]\", with: \"\" }]",
+            [("a", "+1 (555) 010-9999")], "+15550109999"),
+        c(
+            "replace a class run", "from: \"a\", transform: [{ replace: \"[ _]+\", with: \"-\" }]", [("a", "a  b__c")],
+            "a-b-c"),
+        c(
+            "replace with a regex and groups",
+            "from: \"a\", transform: [{ replace: \"^(\\\\w+)@(\\\\w+)$\", with: \"$2/$1\" }]",
+            [("a", "jane@acme")], "acme/jane"),
+        c(
+            "replace every match", "from: \"a\", transform: [{ replace: \"a.\", with: \"X\" }]", [("a", "abacad")],
+            "XXX"),
+        c(
+            "replace a literal", "from: \"a\", transform: [{ replace: \"@old\\\\.com\", with: \"@new.com\" }]",
+            [("a", "x@old.com")], "x@new.com"),
         // order
-        c("transforms in order: trim then truncate", "from: \"a\", transform: [\"trim\", { truncate: 2 }]", [("a", "  abc")], "ab"),
-        c("transforms in order: truncate then trim", "from: \"a\", transform: [{ truncate: 2 }, \"trim\"]", [("a", "  abc")], ""),
-        c("transforms in order: upper then replace", "from: \"a\", transform: [\"upper\", { replace: \"[a-z]\", with: \"_\" }]",
-          [("a", "ab")], "AB"),
-        c("transforms in order: replace then upper", "from: \"a\", transform: [{ replace: \"[a-z]\", with: \"_\" }, \"upper\"]",
-          [("a", "ab")], "__"),
-        c("transform after map", "from: \"s\", map: { A: \" Active \" }, transform: [\"trim\", \"upper\"]", [("s", "A")], "ACTIVE"),
+        c(
+            "transforms in order: trim then truncate", "from: \"a\", transform: [\"trim\", { truncate: 2 }]",
+            [("a", "  abc")], "ab"),
+        c(
+            "transforms in order: truncate then trim", "from: \"a\", transform: [{ truncate: 2 }, \"trim\"]",
+            [("a", "  abc")], ""),
+        c(
+            "transforms in order: upper then replace",
+            "from: \"a\", transform: [\"upper\", { replace: \"[a-z]\", with: \"_\" }]",
+            [("a", "ab")], "AB"),
+        c(
+            "transforms in order: replace then upper",
+            "from: \"a\", transform: [{ replace: \"[a-z]\", with: \"_\" }, \"upper\"]",
+            [("a", "ab")], "__"),
+        c(
+            "transform after map", "from: \"s\", map: { A: \" Active \" }, transform: [\"trim\", \"upper\"]",
+            [("s", "A")], "ACTIVE"),
         c("transform after default", "from: \"s\", default: \"none\", transform: [\"upper\"]", [("s", "")], "NONE"),
-        c("transform after date", "from: \"d\", date: { from: \"dd.MM.yyyy\", to: \"yyyy-MM-dd\" }, transform: [{ replace: \"-\", with: \"\" }]",
-          [("d", "29.02.2024")], "20240229"),
-        c("map before date", "from: \"d\", map: { never: \"01/01/2000\" }, date: { from: \"MM/dd/yyyy\", to: \"yyyy\" }",
-          [("d", "never")], "2000"),
-        c("transform after template", "template: \"{a}.{b}@x.org\", transform: [\"lower\", \"ascii\"]",
-          [("a", "Zoë"), ("b", "ØRN")], "zoe.orn@x.org"),
+        c(
+            "transform after date",
+            "from: \"d\", date: { from: \"dd.MM.yyyy\", to: \"yyyy-MM-dd\" }, transform: [{ replace: \"-\", with: \"\" }]",
+            [("d", "29.02.2024")], "20240229"),
+        c(
+            "map before date",
+            "from: \"d\", map: { never: \"01/01/2000\" }, date: { from: \"MM/dd/yyyy\", to: \"yyyy\" }",
+            [("d", "never")], "2000"),
+        c(
+            "transform after template", "template: \"{a}.{b}@x.org\", transform: [\"lower\", \"ascii\"]",
+            [("a", "Zoë"), ("b", "ØRN")], "zoe.orn@x.org"),
         // formula guard (OWASP CSV injection)
         c("guard =", "from: \"a\"", [("a", "=1+1")], "'=1+1", output: "formulaGuard: true"),
         c("guard +", "from: \"a\"", [("a", "+49 30")], "'+49 30", output: "formulaGuard: true"),
@@ -208,7 +266,9 @@ struct MappingTests {
         c("guard CR", "from: \"a\"", [("a", "\rx")], "'\rx", output: "formulaGuard: true"),
         c("guard leaves inner =", "from: \"a\"", [("a", "a=b")], "a=b", output: "formulaGuard: true"),
         c("guard leaves empty", "from: \"a\"", [("a", "")], "", output: "formulaGuard: true"),
-        c("guard after transforms", "from: \"a\", transform: [\"trim\"]", [("a", "  =cmd")], "'=cmd", output: "formulaGuard: true"),
+        c(
+            "guard after transforms", "from: \"a\", transform: [\"trim\"]", [("a", "  =cmd")], "'=cmd",
+            output: "formulaGuard: true"),
         c("guard on a constant", "value: \"=HYPERLINK()\"", [("a", "")], "'=HYPERLINK()", output: "formulaGuard: true"),
         c("no guard by default", "from: \"a\"", [("a", "=1+1")], "=1+1"),
         c("no guard when false", "from: \"a\"", [("a", "@x")], "@x", output: "formulaGuard: false"),
@@ -218,7 +278,8 @@ struct MappingTests {
     func column(_ c: ColumnCase) throws {
         let header = ["id"] + c.source.map(\.0)
         let row = ["7"] + c.source.map(\.1)
-        let (results, misses) = try MappingHarness.run(MappingHarness.oneColumn(c.spec, output: c.output), header: header, rows: [row])
+        let (results, misses) = try MappingHarness.run(
+            MappingHarness.oneColumn(c.spec, output: c.output), header: header, rows: [row])
         switch c.expected {
         case .value(let value): #expect(results == [.row(["7", value])])
         case .rejected(let reason): #expect(results == [.rejected(reason)])
@@ -292,14 +353,17 @@ struct MappingTests {
             """
         let rows = [
             ["1", "A", "Ops", "a@x", "2024-01-31"],
-            ["2", "T", "Ops", "b@x", "garbage"],         // filtered out: its bad date is never looked at
+            ["2", "T", "Ops", "b@x", "garbage"],  // filtered out: its bad date is never looked at
             ["3", "L", "Contractors", "c@x", "garbage"],
             ["4", "L", "Ops", "", "2024-02-30"],
-            ["5", "L", "Ops", "e@x", "2024-02-30"],      // passes: its bad date rejects it
+            ["5", "L", "Ops", "e@x", "2024-02-30"],  // passes: its bad date rejects it
         ]
         let (results, _) = try MappingHarness.run(text, header: ["id", "status", "dept", "email", "hire"], rows: rows)
-        #expect(results == [.row(["1", "20240131"]), .skipped, .skipped, .skipped,
-                            .rejected("`hire`: `2024-02-30` is not a date like yyyy-MM-dd")])
+        #expect(
+            results == [
+                .row(["1", "20240131"]), .skipped, .skipped, .skipped,
+                .rejected("`hire`: `2024-02-30` is not a date like yyyy-MM-dd"),
+            ])
     }
 
     // MARK: - required, keys
@@ -313,16 +377,18 @@ struct MappingTests {
             """
         let rows = [["1", "1", "a@x", ""], ["2", "2", "", "x"], ["3", " ", "c@x", "y"]]
         let (results, _) = try MappingHarness.run(text, header: ["id", "eid", "email", "n"], rows: rows)
-        #expect(results == [
-            .row(["1", "a@x", ""]),
-            .rejected("required column `email` is empty"),
-            .rejected("key column `id` is empty"),
-        ])
+        #expect(
+            results == [
+                .row(["1", "a@x", ""]),
+                .rejected("required column `email` is empty"),
+                .rejected("key column `id` is empty"),
+            ])
     }
 
     @Test func anUnrepresentableValueInALatin1OutputIsARejection() throws {
-        let (results, _) = try MappingHarness.run(MappingHarness.oneColumn("from: \"a\"", output: "encoding: \"iso-8859-1\""),
-                                                  header: ["id", "a"], rows: [["1", "Zoë"], ["2", "Łukasz"]])
+        let (results, _) = try MappingHarness.run(
+            MappingHarness.oneColumn("from: \"a\"", output: "encoding: \"iso-8859-1\""),
+            header: ["id", "a"], rows: [["1", "Zoë"], ["2", "Łukasz"]])
         #expect(results[0] == .row(["1", "Zoë"]))
         #expect(results[1] == .rejected("`out`: `Łukasz` cannot be written in iso-8859-1 (add the ascii transform)"))
     }
@@ -337,16 +403,23 @@ struct MappingTests {
     @Test func lookupReadsTheSourceRowWithThatKey() throws {
         let text = MappingHarness.oneColumn("from: \"manager\", lookup: \"email\"")
         let header = ["id", "email", "manager"]
-        let rows = [["1", "boss@x", ""], ["2", "w2@x", "1"], ["3", "w3@x", "99"], ["4", "w4@x", "2"], ["5", "w5@x", "99"]]
+        let rows = [
+            ["1", "boss@x", ""], ["2", "w2@x", "1"], ["3", "w3@x", "99"], ["4", "w4@x", "2"], ["5", "w5@x", "99"],
+        ]
         let (results, misses) = try MappingHarness.run(text, header: header, rows: rows)
-        #expect(results == [.row(["1", ""]), .row(["2", "boss@x"]), .row(["3", ""]), .row(["4", "w2@x"]), .row(["5", ""])])
+        #expect(
+            results == [
+                .row(["1", ""]), .row(["2", "boss@x"]), .row(["3", ""]), .row(["4", "w2@x"]), .row(["5", ""]),
+            ])
         #expect(misses == 2)
     }
 
     @Test func lookupThenMapThenTransform() throws {
-        let spec = "from: \"manager\", lookup: \"dept\", map: { Sales: \"S\" }, default: \"other\", transform: [\"lower\"]"
+        let spec =
+            "from: \"manager\", lookup: \"dept\", map: { Sales: \"S\" }, default: \"other\", transform: [\"lower\"]"
         let rows = [["1", "Sales", ""], ["2", "Ops", "1"], ["3", "Ops", "2"]]
-        let (results, _) = try MappingHarness.run(MappingHarness.oneColumn(spec), header: ["id", "dept", "manager"], rows: rows)
+        let (results, _) = try MappingHarness.run(
+            MappingHarness.oneColumn(spec), header: ["id", "dept", "manager"], rows: rows)
         #expect(results == [.row(["1", "other"]), .row(["2", "s"]), .row(["3", "other"])])
     }
 
@@ -354,7 +427,9 @@ struct MappingTests {
         let w = try FeedWorkspace()
         try w.write("mappings/t.json", MappingHarness.oneColumn("from: \"manager\", lookup: \"email\""))
         try w.writeConfig(targets: ["t"])
-        try w.writeCSV("hr.csv", header: ["id", "email", "manager"], rows: [["1", "a@x", "2"], ["2", "b@x", "7"], ["3", "c@x", "1"]])
+        try w.writeCSV(
+            "hr.csv", header: ["id", "email", "manager"],
+            rows: [["1", "a@x", "2"], ["2", "b@x", "7"], ["3", "c@x", "1"]])
         let report = try w.execute(.plan)
         let t = try #require(report.target("t"))
         #expect(t.lookupMisses == 1)
@@ -366,7 +441,8 @@ struct MappingTests {
     @Test func lookupNeedsASingleColumnSourceKey() throws {
         let w = try FeedWorkspace()
         let mapping = try MappingHarness.load(MappingHarness.oneColumn("from: \"m\", lookup: \"email\""), in: w)
-        let problems = CompiledMapping.problems(mapping, header: ["id", "site", "m", "email"], sourceKey: ["site", "id"])
+        let problems = CompiledMapping.problems(
+            mapping, header: ["id", "site", "m", "email"], sourceKey: ["site", "id"])
         #expect(problems.map(\.path) == ["columns[1].lookup"])
         #expect(problems.first?.message == "lookup needs a single-column source key")
     }
@@ -375,47 +451,60 @@ struct MappingTests {
 
     @Test func compositeOutputKeysMatchComponentWise() throws {
         let w = try FeedWorkspace()
-        try w.write("mappings/t.json", """
+        try w.write(
+            "mappings/t.json",
+            """
             { version: 1, key: ["site", "uid"],
               columns: [ { name: "site", from: "site" }, { name: "uid", from: "uid" }, { name: "name", from: "name" } ],
               output: { file: "t_{seq}.csv", lineEnding: "lf" } }
             """)
         try w.writeConfig(targets: ["t"])
         let header = ["id", "site", "uid", "name"]
-        try w.writeCSV("hr.csv", header: header,
-                       rows: [["1", "ab", "c", "x"], ["2", "a", "z", "y"], ["3", "a", "zz", "z"], ["4", "b", "a", "w"]])
+        try w.writeCSV(
+            "hr.csv", header: header,
+            rows: [["1", "ab", "c", "x"], ["2", "a", "z", "y"], ["3", "a", "zz", "z"], ["4", "b", "a", "w"]])
         let first = try w.execute()
         #expect(first.target("t")?.adds == 4)
         // ["a","z"] < ["a","zz"] < ["ab","c"] < ["b","a"]: by component, not by the concatenation ("abc" < "az").
-        #expect(try w.readCSV("outbox/t/t_0001.csv") == [
-            ["action", "site", "uid", "name"], ["add", "a", "z", "y"], ["add", "a", "zz", "z"], ["add", "ab", "c", "x"], ["add", "b", "a", "w"],
-        ])
-        try w.writeCSV("hr.csv", header: header,
-                       rows: [["1", "ab", "c", "x2"], ["2", "a", "z", "y"], ["4", "b", "a", "w"], ["5", "a", "zzz", "v"]])
+        #expect(
+            try w.readCSV("outbox/t/t_0001.csv") == [
+                ["action", "site", "uid", "name"], ["add", "a", "z", "y"], ["add", "a", "zz", "z"],
+                ["add", "ab", "c", "x"], ["add", "b", "a", "w"],
+            ])
+        try w.writeCSV(
+            "hr.csv", header: header,
+            rows: [["1", "ab", "c", "x2"], ["2", "a", "z", "y"], ["4", "b", "a", "w"], ["5", "a", "zzz", "v"]])
         let second = try w.execute()
         let t = try #require(second.target("t"))
         #expect((t.adds, t.updates, t.deletes, t.unchanged) == (1, 1, 1, 2))
-        #expect(try w.readCSV("outbox/t/t_0002.csv") == [
-            ["action", "site", "uid", "name"], ["delete", "a", "zz", "z"], ["add", "a", "zzz", "v"], ["update", "ab", "c", "x2"],
-        ])
+        #expect(
+            try w.readCSV("outbox/t/t_0002.csv") == [
+                ["action", "site", "uid", "name"], ["delete", "a", "zz", "z"], ["add", "a", "zzz", "v"],
+                ["update", "ab", "c", "x2"],
+            ])
     }
 
     @Test func duplicateOutputKeyFailsTheTargetOnly() throws {
         let w = try FeedWorkspace()
         // Two source rows map to the same lowercased email key.
-        try w.write("mappings/dup.json", """
+        try w.write(
+            "mappings/dup.json",
+            """
             { version: 1, key: "email",
               columns: [ { name: "email", from: "email", transform: ["lower"] }, { name: "id", from: "id" } ],
               output: { file: "d.csv", mode: "full" } }
             """)
         try w.write("mappings/ok.json", MappingHarness.oneColumn("from: \"email\""))
         try w.writeConfig(targets: ["dup", "ok"])
-        try w.writeCSV("hr.csv", header: ["id", "email"], rows: [["1", "Ann@X.org"], ["2", "b@x.org"], ["3", "ann@x.org"]])
+        try w.writeCSV(
+            "hr.csv", header: ["id", "email"], rows: [["1", "Ann@X.org"], ["2", "b@x.org"], ["3", "ann@x.org"]])
         let report = try w.execute()
         let dup = try #require(report.target("dup"))
         #expect(dup.status == .failed)
         #expect(dup.exitCode == .data)
-        #expect(dup.error?.contains("two source rows map to the same output key `ann@x.org` (source lines 2 and 4)") == true)
+        #expect(
+            dup.error?.contains("two source rows map to the same output key `ann@x.org` (source lines 2 and 4)") == true
+        )
         #expect(report.target("ok")?.status == .delivered)
         #expect(report.exitCode == .data)
         #expect(w.files(in: "outbox/dup").isEmpty)
@@ -427,7 +516,9 @@ struct MappingTests {
     /// The mapped values reach the vendor file unchanged (quoted where needed), in column order.
     @Test func mappedValuesReachTheFile() throws {
         let w = try FeedWorkspace()
-        try w.write("mappings/t.json", """
+        try w.write(
+            "mappings/t.json",
+            """
             { version: 1, key: "user_id",
               where: [ { column: "status", in: ["A"] } ],
               columns: [
@@ -440,16 +531,19 @@ struct MappingTests {
               output: { file: "t.csv", mode: "full", formulaGuard: true, lineEnding: "crlf", quote: "minimal" } }
             """)
         try w.writeConfig(targets: ["t"])
-        try w.writeCSV("hr.csv", header: ["id", "first", "last", "hire", "note", "status"], rows: [
-            ["2", "Zoë", "O\"Neil", "1/5/2025", " =2+2 ", "A"],
-            ["1", "Ann", "Lee", "12/31/2024", "line1\nline2", "A"],
-            ["3", "Gone", "Person", "bad", "", "T"],
-        ])
+        try w.writeCSV(
+            "hr.csv", header: ["id", "first", "last", "hire", "note", "status"],
+            rows: [
+                ["2", "Zoë", "O\"Neil", "1/5/2025", " =2+2 ", "A"],
+                ["1", "Ann", "Lee", "12/31/2024", "line1\nline2", "A"],
+                ["3", "Gone", "Person", "bad", "", "T"],
+            ])
         let report = try w.execute()
         #expect(report.target("t")?.rejected == 0)
         let text = try w.read("outbox/t/t.csv")
-        #expect(text == "user_id,display,start,note,tenant\r\n"
-            + "1,\"Lee, Ann\",2024-12-31,\"line1\nline2\",ACME\r\n"
-            + "2,\"O\"\"Neil, Zoë\",2025-01-05,'=2+2,ACME\r\n")
+        #expect(
+            text == "user_id,display,start,note,tenant\r\n"
+                + "1,\"Lee, Ann\",2024-12-31,\"line1\nline2\",ACME\r\n"
+                + "2,\"O\"\"Neil, Zoë\",2025-01-05,'=2+2,ACME\r\n")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// `Pattern`'s fast paths (a literal with anchors, one character class) must behave exactly as
@@ -17,7 +18,8 @@ struct PatternTests {
     }
 
     private static func oracleReplacing(_ pattern: String, _ value: String, _ template: String) throws -> String {
-        try regex(pattern).stringByReplacingMatches(in: value, range: NSRange(value.startIndex..., in: value), withTemplate: template)
+        try regex(pattern).stringByReplacingMatches(
+            in: value, range: NSRange(value.startIndex..., in: value), withTemplate: template)
     }
 
     /// Byte-exact comparison: `String ==` would call `é` and `e\u{301}` equal.
@@ -40,11 +42,13 @@ struct PatternTests {
 
     /// Patterns that must go to `NSRegularExpression` (the fast paths cannot express them).
     static let regexPatterns: [String] = [
-        "a.c", "^a+$", "(ab)+", "a|b", "[\\d]", "[\\w]+", "[a-z]{2}", "[ -\\^]", "\\d+", "[[:alpha:]]", "[a&&b]", "x*", "\\Qa.b\\E",
+        "a.c", "^a+$", "(ab)+", "a|b", "[\\d]", "[\\w]+", "[a-z]{2}", "[ -\\^]", "\\d+", "[[:alpha:]]", "[a&&b]", "x*",
+        "\\Qa.b\\E",
     ]
 
     static let inputs: [String] = [
-        "", "abc", "xabcx", "abc\n", "abc\r\n", "abc\r", "abc\n\n", "abc\u{0B}", "abc\u{0C}", "abc\u{85}", "abc\u{2028}",
+        "", "abc", "xabcx", "abc\n", "abc\r\n", "abc\r", "abc\n\n", "abc\u{0B}", "abc\u{0C}", "abc\u{85}",
+        "abc\u{2028}",
         "abc\u{2029}", "\n", "\r\n", "ABC", "a.b*c", "a-b", "x@y", "jane@example.com", "jane@example.com\n",
         "jane@example.computer", "ACME-12", "+49 (0)30 1234-567", "$5", "^x", "café", "cafe\u{301}", "e\u{301}", "é",
         "😀", "🇫🇷🇩🇪", "a\u{A0}b", "a\u{3000}b", "a\u{200B}b", "tab\there", "٣٤", "３", "[x]", "a]b", "\\", "{}", ",;|",
@@ -67,8 +71,9 @@ struct PatternTests {
     func matchesAgreesWithNSRegularExpression(_ pattern: String) throws {
         let compiled = try Pattern(pattern)
         for input in Self.inputs {
-            #expect(compiled.matches(input) == (try Self.oracleMatches(pattern, input)),
-                    "pattern \(pattern.debugDescription) on \(input.debugDescription)")
+            #expect(
+                compiled.matches(input) == (try Self.oracleMatches(pattern, input)),
+                "pattern \(pattern.debugDescription) on \(input.debugDescription)")
         }
     }
 
@@ -79,8 +84,10 @@ struct PatternTests {
             for template in Self.templates {
                 let got = compiled.replacing(in: input, with: template)
                 let want = try Self.oracleReplacing(pattern, input, template)
-                #expect(Self.bytes(got) == Self.bytes(want),
-                        "pattern \(pattern.debugDescription) on \(input.debugDescription) with \(template.debugDescription): \(got.debugDescription) ≠ \(want.debugDescription)")
+                #expect(
+                    Self.bytes(got) == Self.bytes(want),
+                    "pattern \(pattern.debugDescription) on \(input.debugDescription) with \(template.debugDescription): \(got.debugDescription) ≠ \(want.debugDescription)"
+                )
             }
         }
     }
@@ -115,13 +122,19 @@ struct PatternTests {
         mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
     }
 
-    static let classAtoms = ["a", "z", "0", "9", "-", "+", ".", "@", " ", "é", "\\s", "\\-", "\\.", "\\]", "\\[", "\\^",
-                             "\\\\", "a-z", "0-9", "A-Z", "é-ü", "$", "^", "_", "😀", "\\d", "{", "}", "&", "|", "#", "\u{301}"]
-    static let literalAtoms = ["a", "b", "ab", ".", "\\.", "@", "\\@", "-", "\\-", " ", "é", "e\u{301}", "\u{301}", "\\$",
-                               "\\^", "\\+", "\\\\", "x", "😀", "\\(", "/", "#", ",", "\\*", "\\{"]
-    static let inputAtoms = ["a", "b", "z", "0", "9", "-", "+", ".", "@", " ", "é", "e\u{301}", "\u{301}", "\n", "\r\n", "\r",
-                             "\u{85}", "\u{2028}", "\u{A0}", "\u{3000}", "\t", "$", "^", "[", "]", "\\", "😀", "🇫🇷", "٣", "x",
-                             "ab", "_", "&", "|", "{", "}", "#", "(", "*"]
+    static let classAtoms = [
+        "a", "z", "0", "9", "-", "+", ".", "@", " ", "é", "\\s", "\\-", "\\.", "\\]", "\\[", "\\^",
+        "\\\\", "a-z", "0-9", "A-Z", "é-ü", "$", "^", "_", "😀", "\\d", "{", "}", "&", "|", "#", "\u{301}",
+    ]
+    static let literalAtoms = [
+        "a", "b", "ab", ".", "\\.", "@", "\\@", "-", "\\-", " ", "é", "e\u{301}", "\u{301}", "\\$",
+        "\\^", "\\+", "\\\\", "x", "😀", "\\(", "/", "#", ",", "\\*", "\\{",
+    ]
+    static let inputAtoms = [
+        "a", "b", "z", "0", "9", "-", "+", ".", "@", " ", "é", "e\u{301}", "\u{301}", "\n", "\r\n", "\r",
+        "\u{85}", "\u{2028}", "\u{A0}", "\u{3000}", "\t", "$", "^", "[", "]", "\\", "😀", "🇫🇷", "٣", "x",
+        "ab", "_", "&", "|", "{", "}", "#", "(", "*",
+    ]
 
     @Test(arguments: [UInt64(1), 2, 3, 20_261_129])
     func randomPatternsAgreeWithNSRegularExpression(seed: UInt64) throws {
@@ -130,16 +143,20 @@ struct PatternTests {
         for iteration in 0..<500 {
             let pattern: String
             if random.below(2) == 0 {
-                pattern = "[" + (random.below(3) == 0 ? "^" : "")
+                pattern =
+                    "[" + (random.below(3) == 0 ? "^" : "")
                     + (0..<(1 + random.below(4))).map { _ in random.pick(Self.classAtoms) }.joined()
                     + "]" + (random.below(2) == 0 ? "+" : "")
             } else {
-                pattern = (random.below(2) == 0 ? "^" : "")
+                pattern =
+                    (random.below(2) == 0 ? "^" : "")
                     + (0..<random.below(4)).map { _ in random.pick(Self.literalAtoms) }.joined()
                     + (random.below(2) == 0 ? "$" : "")
             }
             guard let oracle = try? Self.regex(pattern) else {
-                #expect(throws: PatternError.self, "seed \(seed) #\(iteration): \(pattern.debugDescription)") { try Pattern(pattern) }
+                #expect(throws: PatternError.self, "seed \(seed) #\(iteration): \(pattern.debugDescription)") {
+                    try Pattern(pattern)
+                }
                 continue
             }
             let compiled = try Pattern(pattern)
@@ -147,13 +164,16 @@ struct PatternTests {
             for _ in 0..<12 {
                 let input = (0..<random.below(6)).map { _ in random.pick(Self.inputAtoms) }.joined()
                 let range = NSRange(input.startIndex..., in: input)
-                #expect(compiled.matches(input) == (oracle.firstMatch(in: input, range: range) != nil),
-                        "seed \(seed) #\(iteration): \(pattern.debugDescription) on \(input.debugDescription)")
+                #expect(
+                    compiled.matches(input) == (oracle.firstMatch(in: input, range: range) != nil),
+                    "seed \(seed) #\(iteration): \(pattern.debugDescription) on \(input.debugDescription)")
                 let template = random.pick(Self.templates)
                 let got = compiled.replacing(in: input, with: template)
                 let want = oracle.stringByReplacingMatches(in: input, range: range, withTemplate: template)
-                #expect(Self.bytes(got) == Self.bytes(want),
-                        "seed \(seed) #\(iteration): \(pattern.debugDescription) on \(input.debugDescription) with \(template.debugDescription)")
+                #expect(
+                    Self.bytes(got) == Self.bytes(want),
+                    "seed \(seed) #\(iteration): \(pattern.debugDescription) on \(input.debugDescription) with \(template.debugDescription)"
+                )
             }
         }
         // The generator must exercise the fast paths, or this test proves nothing about them.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// SHA-256 against the FIPS 180-4 / NIST example vectors, and incremental feeding.
@@ -12,17 +13,24 @@ struct SHA256Tests {
     }
 
     static let vectors: [Vector] = [
-        Vector(label: "empty", message: [],
-               digest: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        Vector(label: "abc", message: Array("abc".utf8),
-               digest: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        Vector(label: "448 bits", message: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8),
-               digest: "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
-        Vector(label: "896 bits",
-               message: Array("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu".utf8),
-               digest: "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
-        Vector(label: "one million a", message: [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000),
-               digest: "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+        Vector(
+            label: "empty", message: [],
+            digest: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        Vector(
+            label: "abc", message: Array("abc".utf8),
+            digest: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        Vector(
+            label: "448 bits", message: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8),
+            digest: "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        Vector(
+            label: "896 bits",
+            message: Array(
+                "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"
+                    .utf8),
+            digest: "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
+        Vector(
+            label: "one million a", message: [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000),
+            digest: "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
     ]
 
     @Test(arguments: vectors)

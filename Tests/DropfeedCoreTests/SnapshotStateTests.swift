@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DropfeedCore
 
 /// Snapshots on disk (`TargetState`): round trip, corruption detection, the delivery journal,
@@ -17,10 +18,13 @@ struct SnapshotStateTests {
     }
 
     static func meta(_ runId: String, rows: Int, seq: Int = 1) -> SnapshotMeta {
-        SnapshotMeta(target: "t", runId: runId, time: "2026-11-29T02:00:00Z", columns: columns, key: ["site", "user_id"],
-                     rows: rows, seq: seq,
-                     files: [FileRecord(name: "t_\(seq).csv", kind: "delta", rows: rows, bytes: 10, sha256: "ab", delivered: nil)],
-                     arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "")
+        SnapshotMeta(
+            target: "t", runId: runId, time: "2026-11-29T02:00:00Z", columns: columns, key: ["site", "user_id"],
+            rows: rows, seq: seq,
+            files: [
+                FileRecord(name: "t_\(seq).csv", kind: "delta", rows: rows, bytes: 10, sha256: "ab", delivered: nil)
+            ],
+            arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "")
     }
 
     /// Run ids that sort in the order they are made, as real ones do.
@@ -60,7 +64,8 @@ struct SnapshotStateTests {
         let original = Self.rows(257)
         try TargetState.writeSnapshot(original, meta: Self.meta("r1", rows: 257), to: folder)
         let (loaded, meta) = try TargetState(stateDir: w.path("state"), target: "t").loadSnapshot(folder)
-        #expect(meta.runId == "r1" && meta.rows == 257 && meta.columns == Self.columns && meta.key == ["site", "user_id"])
+        #expect(
+            meta.runId == "r1" && meta.rows == 257 && meta.columns == Self.columns && meta.key == ["site", "user_id"])
         #expect(meta.files.map(\.name) == ["t_1.csv"])
         #expect(meta.entryCount == 257 && !meta.checksum.isEmpty)
         #expect(loaded.columns == Self.columns)
@@ -101,7 +106,9 @@ struct SnapshotStateTests {
         case .empty: bytes = []
         }
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        let message = Self.stateError { _ = try TargetState(stateDir: w.path("state"), target: "t").loadSnapshot(folder) }
+        let message = Self.stateError {
+            _ = try TargetState(stateDir: w.path("state"), target: "t").loadSnapshot(folder)
+        }
         #expect(message?.contains("snapshot of target `t` is corrupt") == true, "\(message ?? "no error")")
         #expect(message?.contains("dropfeed state rollback t") == true)
     }
@@ -144,13 +151,17 @@ struct SnapshotStateTests {
     // MARK: - Journal, commit, rollback, reset
 
     /// Stages a delivery of `rows` with one data file, as a run does.
-    static func stage(_ state: TargetState, _ w: FeedWorkspace, runId: String, rows: RowSet, seq: Int = 1) throws -> Journal {
+    static func stage(_ state: TargetState, _ w: FeedWorkspace, runId: String, rows: RowSet, seq: Int = 1) throws
+        -> Journal
+    {
         let staging = w.path("staging-\(runId)")
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         try w.write("staging-\(runId)/t_\(seq).csv", "user_id\nu1\n")
-        let journal = Journal(runId: runId, target: "t", time: "2026-11-29T02:00:00Z",
-                              files: [FileRecord(name: "t_\(seq).csv", kind: "delta", rows: 1, bytes: 11, sha256: "x", delivered: false)])
-        try state.stage(journal: journal, filesFolder: staging, snapshot: rows, meta: Self.meta(runId, rows: rows.count, seq: seq))
+        let journal = Journal(
+            runId: runId, target: "t", time: "2026-11-29T02:00:00Z",
+            files: [FileRecord(name: "t_\(seq).csv", kind: "delta", rows: 1, bytes: 11, sha256: "x", delivered: false)])
+        try state.stage(
+            journal: journal, filesFolder: staging, snapshot: rows, meta: Self.meta(runId, rows: rows.count, seq: seq))
         #expect(!FileManager.default.fileExists(atPath: staging))
         return journal
     }
@@ -198,7 +209,8 @@ struct SnapshotStateTests {
     @Test func commitWithoutAStagedSnapshotFails() throws {
         let w = try FeedWorkspace()
         let state = TargetState(stateDir: w.path("state"), target: "t")
-        #expect(Self.stateError { try state.commitPending(runId: "nope") }?.contains("has no snapshot to commit") == true)
+        #expect(
+            Self.stateError { try state.commitPending(runId: "nope") }?.contains("has no snapshot to commit") == true)
     }
 
     /// Commits `count` generations r1…rN, each with `i` rows.
@@ -248,8 +260,9 @@ struct SnapshotStateTests {
         _ = try Self.stage(state, w, runId: Self.runId(4), rows: Self.rows(4), seq: 4)
         try state.reset()
         #expect(try state.pendingJournal() == nil)
-        #expect(Self.stateError { _ = try TargetState(stateDir: w.path("state"), target: "empty").rollback() }?
-            .contains("has no snapshot to roll back to") == true)
+        #expect(
+            Self.stateError { _ = try TargetState(stateDir: w.path("state"), target: "empty").rollback() }?
+                .contains("has no snapshot to roll back to") == true)
     }
 
     /// After `state rollback` the next delta re-sends what the rolled-back run sent; after

@@ -31,15 +31,22 @@ import Testing
 
     @Test(arguments: cases)
     func agreesWithCsvDiff(_ c: Case) throws {
-        let python = try #require(DropfeedProcess.which("python3"), "python3 is not on PATH; the agreement tests need it")
-        let csvDiff = try #require(DropfeedProcess.which("csv-diff"),
-                                   "csv-diff is not installed (pip install csv-diff; `make test` does it): the agreement tests need it")
+        let python = try #require(
+            DropfeedProcess.which("python3"), "python3 is not on PATH; the agreement tests need it")
+        let csvDiff = try #require(
+            DropfeedProcess.which("csv-diff"),
+            "csv-diff is not installed (pip install csv-diff; `make test` does it): the agreement tests need it")
         try TemporaryDirectory.with { dir in
-            let old = dir.appendingPathComponent("old.csv"), new = dir.appendingPathComponent("new.csv")
-            var generate = [DropfeedProcess.packageRoot.appendingPathComponent("bench/gen_exports.py").path,
-                            "--rows", "\(c.rows)", "--seed", "\(c.seed)", "--out-old", old.path, "--out-new", new.path]
+            let old = dir.appendingPathComponent("old.csv")
+            let new = dir.appendingPathComponent("new.csv")
+            var generate = [
+                DropfeedProcess.packageRoot.appendingPathComponent("bench/gen_exports.py").path,
+                "--rows", "\(c.rows)", "--seed", "\(c.seed)", "--out-old", old.path, "--out-new", new.path,
+            ]
             if let counts = c.counts {
-                generate += ["--adds", "\(counts.adds)", "--updates", "\(counts.updates)", "--removes", "\(counts.removes)"]
+                generate += [
+                    "--adds", "\(counts.adds)", "--updates", "\(counts.updates)", "--removes", "\(counts.removes)",
+                ]
             }
             let generated = try DropfeedProcess.runProgram(python, generate)
             try #require(generated.exitCode == 0, "gen_exports.py failed: \(generated.stderr)")
@@ -55,10 +62,12 @@ import Testing
             var environment = ProcessInfo.processInfo.environment
             environment["PYTHONUTF8"] = "1"
             let theirs = try DropfeedProcess.runProgram(
-                csvDiff, [old.path, new.path, "--key", "employee_id", "--json", "--format", "csv"], environment: environment)
+                csvDiff, [old.path, new.path, "--key", "employee_id", "--json", "--format", "csv"],
+                environment: environment)
             try #require(theirs.exitCode == 0, "csv-diff failed: \(theirs.stderr)")
 
-            let a = try DiffResult(json: ours.stdoutData), b = try DiffResult(json: theirs.stdoutData)
+            let a = try DiffResult(json: ours.stdoutData)
+            let b = try DiffResult(json: theirs.stdoutData)
             let disagreements = a.disagreements(with: b)
             #expect(disagreements.isEmpty, "dropfeed and csv-diff disagree")
             #expect(a.listed == a.count, "dropfeed lists a row twice")
@@ -80,16 +89,16 @@ import Testing
 
     /// Drops `cost_center` from the CSV file argv[1] and appends a `badge_id` column, in place.
     static let reshapeScript = """
-    import csv, sys
-    path = sys.argv[1]
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    drop = rows[0].index("cost_center")
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\\r\\n")
-        for n, row in enumerate(rows):
-            w.writerow(row[:drop] + row[drop + 1:] + ["badge_id" if n == 0 else "B%05d" % n])
-    """
+        import csv, sys
+        path = sys.argv[1]
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        drop = rows[0].index("cost_center")
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\\r\\n")
+            for n, row in enumerate(rows):
+                w.writerow(row[:drop] + row[drop + 1:] + ["badge_id" if n == 0 else "B%05d" % n])
+        """
 }
 
 /// A csv-diff style JSON result as sets and dictionaries, so file order does not matter.
@@ -108,10 +117,12 @@ struct DiffResult {
     func disagreements(with other: DiffResult, examples: Int = 3) -> [String] {
         var found: [String] = []
         func compare<T: Hashable>(_ what: String, _ mine: Set<T>, _ theirs: Set<T>, _ describe: (T) -> String) {
-            let onlyMine = mine.subtracting(theirs), onlyTheirs = theirs.subtracting(mine)
+            let onlyMine = mine.subtracting(theirs)
+            let onlyTheirs = theirs.subtracting(mine)
             guard !onlyMine.isEmpty || !onlyTheirs.isEmpty else { return }
-            found.append("\(what): \(onlyMine.count) only in dropfeed \(onlyMine.prefix(examples).map(describe)), "
-                + "\(onlyTheirs.count) only in csv-diff \(onlyTheirs.prefix(examples).map(describe))")
+            found.append(
+                "\(what): \(onlyMine.count) only in dropfeed \(onlyMine.prefix(examples).map(describe)), "
+                    + "\(onlyTheirs.count) only in csv-diff \(onlyTheirs.prefix(examples).map(describe))")
         }
         let rowKey = { (row: [String: String]) in row["employee_id"] ?? row.description }
         compare("added rows", added, other.added, rowKey)
@@ -130,10 +141,14 @@ struct DiffResult {
     init(json: Data) throws {
         let object = try JSONSerialization.jsonObject(with: json)
         guard let top = object as? [String: Any],
-              let added = top["added"] as? [[String: String]], let removed = top["removed"] as? [[String: String]],
-              let changed = top["changed"] as? [[String: Any]],
-              let columnsAdded = top["columns_added"] as? [String], let columnsRemoved = top["columns_removed"] as? [String]
-        else { throw ProcessLaunchError(description: "not a csv-diff JSON result: \(String(decoding: json.prefix(300), as: UTF8.self))") }
+            let added = top["added"] as? [[String: String]], let removed = top["removed"] as? [[String: String]],
+            let changed = top["changed"] as? [[String: Any]],
+            let columnsAdded = top["columns_added"] as? [String],
+            let columnsRemoved = top["columns_removed"] as? [String]
+        else {
+            throw ProcessLaunchError(
+                description: "not a csv-diff JSON result: \(String(decoding: json.prefix(300), as: UTF8.self))")
+        }
         self.added = Set(added)
         self.removed = Set(removed)
         self.columnsAdded = Set(columnsAdded)
@@ -141,9 +156,13 @@ struct DiffResult {
         self.changed = [:]
         for change in changed {
             let key: String
-            if let single = change["key"] as? String { key = single }
-            else if let parts = change["key"] as? [String] { key = parts.joined(separator: "\u{1F}") }
-            else { throw ProcessLaunchError(description: "a changed row without a key: \(change)") }
+            if let single = change["key"] as? String {
+                key = single
+            } else if let parts = change["key"] as? [String] {
+                key = parts.joined(separator: "\u{1F}")
+            } else {
+                throw ProcessLaunchError(description: "a changed row without a key: \(change)")
+            }
             guard let columns = change["changes"] as? [String: [String]] else {
                 throw ProcessLaunchError(description: "changes of \(key) are not {column: [old, new]}")
             }

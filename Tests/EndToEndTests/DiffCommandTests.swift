@@ -23,7 +23,8 @@ import Testing
 
     @Test func identicalFilesExitZeroEvenWithExitCode() throws {
         for extra in [[], ["--exit-code"], ["--json", "--exit-code"]] {
-            let r = try diff(["a.csv": Self.old, "b.csv": Self.old], ["diff", "a.csv", "b.csv", "--key", "id"] + extra)
+            let r = try diff(
+                ["a.csv": Self.old, "b.csv": Self.old], ["diff", "a.csv", "b.csv", "--key", "id"] + extra)
             #expect(r.exitCode == 0, "\(extra): \(r.stderr)")
             #expect(r.stderr.isEmpty)
         }
@@ -42,7 +43,8 @@ import Testing
     // MARK: output
 
     @Test func jsonHasCsvDiffShapeSortedByKey() throws {
-        let r = try diff(["old.csv": Self.old, "new.csv": Self.new], ["diff", "old.csv", "new.csv", "--key", "id", "--json"])
+        let r = try diff(
+            ["old.csv": Self.old, "new.csv": Self.new], ["diff", "old.csv", "new.csv", "--key", "id", "--json"])
         #expect(r.exitCode == 0)
         #expect(r.stderr.isEmpty)
         let object = try json(r)
@@ -102,7 +104,8 @@ import Testing
     @Test func columnsAddedAndRemoved() throws {
         let old = "id,name,team,legacy\n1,Ann,A,x\n2,Bob,B,y\n"
         let new = "id,email,name,team\n1,ann@example.com,Ann,A\n2,bob@example.com,Bobby,B\n"
-        let r = try diff(["o.csv": old, "n.csv": new], ["diff", "o.csv", "n.csv", "--key", "id", "--json", "--exit-code"])
+        let r = try diff(
+            ["o.csv": old, "n.csv": new], ["diff", "o.csv", "n.csv", "--key", "id", "--json", "--exit-code"])
         #expect(r.exitCode == 1)
         let object = try json(r)
         #expect(object["columns_added"] as? [String] == ["email"])
@@ -120,7 +123,8 @@ import Testing
     @Test func semicolonDelimiter() throws {
         let old = "id;name;note\n1;Ann;\"a;b\"\n2;Bob;x,y\n"
         let new = "id;name;note\n1;Ann;\"a;c\"\n2;Bob;x,y\n"
-        let r = try diff(["o.csv": old, "n.csv": new], ["diff", "o.csv", "n.csv", "--key", "id", "--delimiter", ";", "--json"])
+        let r = try diff(
+            ["o.csv": old, "n.csv": new], ["diff", "o.csv", "n.csv", "--key", "id", "--delimiter", ";", "--json"])
         #expect(r.exitCode == 0, "\(r.stderr)")
         let changed = try #require(try json(r)["changed"] as? [[String: Any]])
         #expect(changed.first?["key"] as? String == "1")
@@ -133,13 +137,16 @@ import Testing
     @Test func windows1252Encoding() throws {
         try TemporaryDirectory.with { dir in
             // "Zoë" and "Müller" in code page 1252 (ë = 0xEB, ü = 0xFC), and the euro sign (0x80).
-            var old = Data("id,name,price\n1,Zo".utf8) + Data([0xEB]) + Data(",5 ".utf8) + Data([0x80]) + Data("\n".utf8)
+            var old =
+                Data("id,name,price\n1,Zo".utf8) + Data([0xEB]) + Data(",5 ".utf8) + Data([0x80]) + Data("\n".utf8)
             old += Data("2,M".utf8) + Data([0xFC]) + Data("ller,1\n".utf8)
-            var new = Data("id,name,price\n1,Zo".utf8) + Data([0xEB]) + Data(",6 ".utf8) + Data([0x80]) + Data("\n".utf8)
+            var new =
+                Data("id,name,price\n1,Zo".utf8) + Data([0xEB]) + Data(",6 ".utf8) + Data([0x80]) + Data("\n".utf8)
             new += Data("2,M".utf8) + Data([0xFC]) + Data("ller,1\n".utf8)
             try old.write(to: dir.appendingPathComponent("o.csv"))
             try new.write(to: dir.appendingPathComponent("n.csv"))
-            let r = try DropfeedProcess.run(["diff", "o.csv", "n.csv", "--key", "id", "--encoding", "windows-1252", "--json"], cwd: dir)
+            let r = try DropfeedProcess.run(
+                ["diff", "o.csv", "n.csv", "--key", "id", "--encoding", "windows-1252", "--json"], cwd: dir)
             #expect(r.exitCode == 0, "\(r.stderr)")
             let changed = try #require(try json(r)["changed"] as? [[String: Any]])
             #expect(changed.count == 1)
@@ -183,17 +190,21 @@ import Testing
         ("", "bad.csv"),
     ])
     func dataErrors(content: String, mentions: String) throws {
-        let r = try diff(["bad.csv": content, "good.csv": "id,name\n1,Ann\n"], ["diff", "bad.csv", "good.csv", "--key", "id"])
+        let r = try diff(
+            ["bad.csv": content, "good.csv": "id,name\n1,Ann\n"], ["diff", "bad.csv", "good.csv", "--key", "id"])
         #expect(r.exitCode == 65, "\(content): \(r.stderr)")
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.contains(mentions), "\(r.stderr)")
         // The same file as NEW fails the same way.
-        let swapped = try diff(["bad.csv": content, "good.csv": "id,name\n1,Ann\n"], ["diff", "good.csv", "bad.csv", "--key", "id"])
+        let swapped = try diff(
+            ["bad.csv": content, "good.csv": "id,name\n1,Ann\n"], ["diff", "good.csv", "bad.csv", "--key", "id"])
         #expect(swapped.exitCode == 65, "\(swapped.stderr)")
     }
 
     @Test func missingFileIs66() throws {
-        for arguments in [["diff", "nope.csv", "new.csv", "--key", "id"], ["diff", "old.csv", "nope.csv", "--key", "id"]] {
+        for arguments in [
+            ["diff", "nope.csv", "new.csv", "--key", "id"], ["diff", "old.csv", "nope.csv", "--key", "id"],
+        ] {
             let r = try diff(["old.csv": Self.old, "new.csv": Self.new], arguments)
             #expect(r.exitCode == 66, "\(arguments): \(r.stderr)")
             #expect(r.stdout.isEmpty)
@@ -203,7 +214,9 @@ import Testing
 
     // MARK: help and version
 
-    @Test(arguments: [["--help"], ["-h"], ["help"], ["help", "diff"], ["diff", "--help"], ["diff", "old.csv", "--help"]])
+    @Test(arguments: [
+        ["--help"], ["-h"], ["help"], ["help", "diff"], ["diff", "--help"], ["diff", "old.csv", "--help"],
+    ])
     func helpGoesToStdout(arguments: [String]) throws {
         let r = try DropfeedProcess.run(arguments)
         #expect(r.exitCode == 0, "\(arguments): \(r.stderr)")

@@ -32,7 +32,8 @@ import Testing
             try #require(delivered.exitCode == 0, "\(delivered.stderr)")
             try ws.nextDay()
             ws.now = Self.day2
-            let state = ws.contents(of: "state"), outbox = ws.contents(of: "outbox")
+            let state = ws.contents(of: "state")
+            let outbox = ws.contents(of: "outbox")
             #expect(!state.isEmpty && !outbox.isEmpty)
 
             let (r2, next) = try ws.report(["plan"])
@@ -68,7 +69,8 @@ import Testing
             let (rr, run) = try ws.report(["run"])
             #expect(rr.exitCode == 0, "\(rr.stderr)")
             for t in run.targets {
-                #expect(t.files == (try plan.target(t.name)).files, "\(t.name): run sent other files than plan --out wrote")
+                #expect(
+                    t.files == (try plan.target(t.name)).files, "\(t.name): run sent other files than plan --out wrote")
             }
         }
     }
@@ -90,7 +92,9 @@ import Testing
                 #expect(t.gate == nil && t.error == nil)
                 FeedChecks.expectCounts(t, try oracle.target(name).first, "day 1 run")
                 let read = try FeedChecks.expectFiles(of: t, in: ws.outbox(name))
-                #expect(read.values.map(\.records.count).sorted() == [try oracle.target(name).first.rows], "\(name): one data file, every row")
+                #expect(
+                    read.values.map(\.records.count).sorted() == [try oracle.target(name).first.rows],
+                    "\(name): one data file, every row")
             }
             let saved = try Data(contentsOf: ws.file("report.json"))
             #expect(saved == r.stdoutData, "--report FILE differs from the --json report")
@@ -117,9 +121,10 @@ import Testing
             ws.now = Self.day1
             let (r1, first) = try ws.report(["run"])
             try #require(r1.exitCode == 0, "\(r1.stderr)")
-            let firstRead = try Dictionary(uniqueKeysWithValues: FeedWorkspace.targets.map { name in
-                (name, try FeedChecks.expectFiles(of: try first.target(name), in: ws.outbox(name)))
-            })
+            let firstRead = try Dictionary(
+                uniqueKeysWithValues: FeedWorkspace.targets.map { name in
+                    (name, try FeedChecks.expectFiles(of: try first.target(name), in: ws.outbox(name)))
+                })
             try ws.nextDay()
             ws.now = Self.day2
             let (r2, next) = try ws.report(["run"])
@@ -136,7 +141,10 @@ import Testing
                 #expect(all == day1Names.union(t.files.map(\.name)))
                 let only = try TemporaryDirectory(prefix: "dropfeed-day2-\(name)")
                 defer { only.remove() }
-                for f in t.files { try FileManager.default.copyItem(at: ws.outbox(name).appendingPathComponent(f.name), to: only.file(f.name)) }
+                for f in t.files {
+                    try FileManager.default.copyItem(
+                        at: ws.outbox(name).appendingPathComponent(f.name), to: only.file(f.name))
+                }
                 read[name] = try FeedChecks.expectFiles(of: t, in: only.url)
             }
 
@@ -149,10 +157,14 @@ import Testing
             let ids = delta.rows.map { $0["user_id"] ?? "" }
             #expect(ids == ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "the delta is sorted by key")
             // A delete row carries the values last delivered for that key.
-            let day1Delta = try FeedChecks.dataFile("delta", of: try first.target("acme-lms"), in: firstRead["acme-lms"]!)
-            let day1ByKey = Dictionary(day1Delta.records.map { ($0[1], Array($0.dropFirst())) }, uniquingKeysWith: { a, _ in a })
+            let day1Delta = try FeedChecks.dataFile(
+                "delta", of: try first.target("acme-lms"), in: firstRead["acme-lms"]!)
+            let day1ByKey = Dictionary(
+                day1Delta.records.map { ($0[1], Array($0.dropFirst())) }, uniquingKeysWith: { a, _ in a })
             for record in delta.records where record.first == "D" {
-                #expect(Array(record.dropFirst()) == day1ByKey[record[1]], "delete row \(record[1]) differs from what was delivered")
+                #expect(
+                    Array(record.dropFirst()) == day1ByKey[record[1]],
+                    "delete row \(record[1]) differs from what was delivered")
             }
 
             // awareness: no action column; a leaver is sent as an update with status INACTIVE.
@@ -170,9 +182,12 @@ import Testing
             let badges = try next.target("badges")
             let badgeKeys = try FeedOracle.sampleKeys("badges")
             let full = try FeedChecks.dataFile("full", of: badges, in: read["badges"]!)
-            let yesterday = Set(try FeedChecks.dataFile("full", of: try first.target("badges"), in: firstRead["badges"]!)
-                .records.map(SampleDialects.badgeKey))
-            #expect(Set(full.records.map(SampleDialects.badgeKey)) == yesterday.subtracting(badgeKeys.deletes).union(badgeKeys.adds))
+            let yesterday = Set(
+                try FeedChecks.dataFile("full", of: try first.target("badges"), in: firstRead["badges"]!)
+                    .records.map(SampleDialects.badgeKey))
+            #expect(
+                Set(full.records.map(SampleDialects.badgeKey))
+                    == yesterday.subtracting(badgeKeys.deletes).union(badgeKeys.adds))
             #expect(full.records.count == (try oracle.target("badges").next.rows))
         }
     }
@@ -203,7 +218,9 @@ import Testing
 
     // MARK: the command line
 
-    @Test(arguments: [["--help"], ["help"], ["help", "run"], ["help", "plan"], ["help", "state"], ["run", "--help"]])
+    @Test(arguments: [
+        ["--help"], ["help"], ["help", "run"], ["help", "plan"], ["help", "state"], ["run", "--help"],
+    ])
     func helpGoesToStdoutAndExitsZero(_ arguments: [String]) throws {
         try TemporaryDirectory.with { dir in
             let r = try DropfeedProcess.run(arguments, cwd: dir)
@@ -256,7 +273,9 @@ import Testing
                 #expect(r.exitCode == 0, "\(arguments): \(r.stderr)")
                 for text in [r.stdout, r.stderr] {
                     let lower = text.lowercased()
-                    #expect(!lower.contains("[y/n]") && !lower.contains("are you sure") && !lower.contains("continue?"), "\(arguments) asked: \(text)")
+                    #expect(
+                        !lower.contains("[y/n]") && !lower.contains("are you sure") && !lower.contains("continue?"),
+                        "\(arguments) asked: \(text)")
                 }
             }
         }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `run` does when something is wrong: safety and source gates, the state lock, a corrupt
@@ -37,7 +38,9 @@ import Glibc
     /// A copy of the sample config whose source gate lets a 30% shrink through, so that the
     /// targets' own gates are what is tested.
     func relaxShrinkGate(_ ws: FeedWorkspace) throws {
-        try ws.writeConfig("relaxed.json") { $0.replacingExactly("maxShrinkPercent: 5,", with: "maxShrinkPercent: 50,") }
+        try ws.writeConfig("relaxed.json") {
+            $0.replacingExactly("maxShrinkPercent: 5,", with: "maxShrinkPercent: 50,")
+        }
     }
 
     // MARK: safety gates
@@ -48,7 +51,8 @@ import Glibc
             let shrunk = try shrunkExport(ws)
             try relaxShrinkGate(ws)
             ws.config = "relaxed.json"
-            let oracle = try FeedOracle.counts(config: ws.file("relaxed.json"), old: ws.file("day1.csv"), new: shrunk).target("acme-lms").next
+            let oracle = try FeedOracle.counts(config: ws.file("relaxed.json"), old: ws.file("day1.csv"), new: shrunk)
+                .target("acme-lms").next
             let tripped = try #require(oracle.gates.first { $0.tripped }, "the oracle says no gate trips")
             #expect(tripped.name == "maxDeletes" && tripped.limit == 50 && oracle.deletes > 50)
             #expect(oracle.updates == 0, "the shrunk export was meant to make deletes only")
@@ -89,8 +93,11 @@ import Glibc
             try relaxShrinkGate(ws)
             ws.config = "relaxed.json"
             // Only the percentage can trip now.
-            try ws.edit("../mappings/acme-lms.json") { $0.replacingExactly("safety: { maxDeletes: 50,", with: "safety: { maxDeletes: 100000,") }
-            let oracle = try FeedOracle.counts(config: ws.file("relaxed.json"), old: ws.file("day1.csv"), new: shrunk).target("acme-lms").next
+            try ws.edit("../mappings/acme-lms.json") {
+                $0.replacingExactly("safety: { maxDeletes: 50,", with: "safety: { maxDeletes: 100000,")
+            }
+            let oracle = try FeedOracle.counts(config: ws.file("relaxed.json"), old: ws.file("day1.csv"), new: shrunk)
+                .target("acme-lms").next
             let tripped = try #require(oracle.gates.first { $0.tripped })
             #expect(tripped.name == "maxDeletePercent")
 
@@ -103,7 +110,8 @@ import Glibc
             #expect(acme.status == "held")
             let gate = try #require(acme.gate)
             #expect(gate.name == "maxDeletePercent" && gate.limit == 5)
-            #expect(abs(gate.actual - tripped.actual) < 0.01, "actual \(gate.actual)%, the oracle says \(tripped.actual)%")
+            #expect(
+                abs(gate.actual - tripped.actual) < 0.01, "actual \(gate.actual)%, the oracle says \(tripped.actual)%")
             #expect(ws.delivered("acme-lms") == outbox)
         }
     }
@@ -114,27 +122,34 @@ import Glibc
             let shrunk = try shrunkExport(ws)
             try ws.replaceSource(with: shrunk)
             ws.now = Self.day2
-            let state = ws.contents(of: "state"), outbox = ws.contents(of: "outbox")
+            let state = ws.contents(of: "state")
+            let outbox = ws.contents(of: "outbox")
             for command in ["plan", "run"] {
                 let (r, report) = try ws.report([command])
                 #expect(r.exitCode == 65, "\(command): \(r.stderr)")
                 #expect(report.exitCode == 65)
                 let error = report.error ?? ""
-                #expect(error.contains("maxShrinkPercent") && error.contains("3000") && error.contains("2100"), "\(error)")
+                #expect(
+                    error.contains("maxShrinkPercent") && error.contains("3000") && error.contains("2100"), "\(error)")
                 for t in report.targets {
-                    #expect(t.status != "delivered" && t.status != "held" && t.files.isEmpty, "\(command) \(t.name): \(t.status)")
+                    #expect(
+                        t.status != "delivered" && t.status != "held" && t.files.isEmpty,
+                        "\(command) \(t.name): \(t.status)")
                 }
             }
             #expect(ws.contents(of: "outbox") == outbox, "a failed source gate delivered")
-            #expect(ws.contents(of: "state").filter { $0.key != ".lock" } == state.filter { $0.key != ".lock" },
-                    "a failed source gate changed the state")
+            #expect(
+                ws.contents(of: "state").filter { $0.key != ".lock" } == state.filter { $0.key != ".lock" },
+                "a failed source gate changed the state")
         }
     }
 
     @Test func minRowsGateStopsATruncatedFirstExport() throws {
         try FeedWorkspace.with { ws in
             let source = try CSVFile.read(ws.file("hr_export.csv"))
-            let cut = try CSVFile.write(ws.file("hr_export.csv"), to: ws.file("short.csv"), dropping: Set(source.records.dropFirst(500).map { $0[0] }))
+            let cut = try CSVFile.write(
+                ws.file("hr_export.csv"), to: ws.file("short.csv"),
+                dropping: Set(source.records.dropFirst(500).map { $0[0] }))
             try #require(cut == 2500)
             try ws.replaceSource(with: ws.file("short.csv"))
             let (r, report) = try ws.report(["run"])
@@ -151,7 +166,8 @@ import Glibc
             let dayOneBadges = try FeedChecks.expectFiles(of: try dayOneTarget(ws, "badges"), in: ws.outbox("badges"))
             let firstFull = try #require(dayOneBadges.values.first)
             let dayOneKeys = Set(firstFull.records.map(SampleDialects.badgeKey))
-            let dayOneByKey = Dictionary(firstFull.records.map { (SampleDialects.badgeKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+            let dayOneByKey = Dictionary(
+                firstFull.records.map { (SampleDialects.badgeKey($0), $0) }, uniquingKeysWith: { a, _ in a })
 
             // The next day's export, also without 30 leavers (T: only badges sends them) at a site
             // and managing no one: badges sees 40 deletes (limit 25); acme-lms and awareness, nothing more.
@@ -161,12 +177,16 @@ import Glibc
             let location = try #require(header.firstIndex(of: "location"))
             let manager = try #require(header.firstIndex(of: "manager_id"))
             let managers = Set(next.records.map { $0[manager] })
-            let leavers = next.records.filter { $0[status] == "T" && $0[location] != "Remote" && !managers.contains($0[0]) }.map { $0[0] }
+            let leavers = next.records.filter {
+                $0[status] == "T" && $0[location] != "Remote" && !managers.contains($0[0])
+            }.map { $0[0] }
             let drop = Set(leavers.sorted().prefix(30))
             try CSVFile.write(ws.file("hr_export_next.csv"), to: ws.file("purged.csv"), dropping: drop)
-            let oracleCounts = try FeedOracle.counts(config: ws.file(ws.config), old: ws.file("day1.csv"), new: ws.file("purged.csv"))
+            let oracleCounts = try FeedOracle.counts(
+                config: ws.file(ws.config), old: ws.file("day1.csv"), new: ws.file("purged.csv"))
             let oracle = try oracleCounts.target("badges").next
-            let keys = try FeedOracle.keys("badges", config: ws.file(ws.config), old: ws.file("day1.csv"), new: ws.file("purged.csv"))
+            let keys = try FeedOracle.keys(
+                "badges", config: ws.file(ws.config), old: ws.file("day1.csv"), new: ws.file("purged.csv"))
             try #require(oracle.deletes > 25 && oracle.adds > 0 && oracle.updates > 0)
             for other in ["acme-lms", "awareness"] { try #require(!(try oracleCounts.target(other).next.held)) }
 
@@ -188,7 +208,9 @@ import Glibc
             // The held rows are still in the full file, with the values last delivered.
             #expect(Set(full.records.map(SampleDialects.badgeKey)) == dayOneKeys.union(keys.adds))
             for record in full.records where keys.deletes.contains(SampleDialects.badgeKey(record)) {
-                #expect(record == dayOneByKey[SampleDialects.badgeKey(record)], "held row \(SampleDialects.badgeKey(record)) changed")
+                #expect(
+                    record == dayOneByKey[SampleDialects.badgeKey(record)],
+                    "held row \(SampleDialects.badgeKey(record)) changed")
             }
 
             // Next run, same export: the deletes are found again, and held again.
@@ -206,8 +228,11 @@ import Glibc
             #expect(released.exitCode == 0, "\(released.stderr)")
             let sent = try third.target("badges")
             #expect(sent.status == "delivered" && sent.gate == nil && sent.deletes == oracle.deletes)
-            let last = try FeedChecks.dataFile("full", of: sent, in: try FeedChecks.expectFiles(of: sent, in: try newFilesFolder(ws, "badges", since: beforeRelease)))
-            #expect(Set(last.records.map(SampleDialects.badgeKey)) == dayOneKeys.union(keys.adds).subtracting(keys.deletes))
+            let last = try FeedChecks.dataFile(
+                "full", of: sent,
+                in: try FeedChecks.expectFiles(of: sent, in: try newFilesFolder(ws, "badges", since: beforeRelease)))
+            #expect(
+                Set(last.records.map(SampleDialects.badgeKey)) == dayOneKeys.union(keys.adds).subtracting(keys.deletes))
             #expect(last.records.count == oracle.rows)
         }
     }
@@ -219,10 +244,12 @@ import Glibc
         try #require(r.exitCode == 0, "\(r.stderr)")
         var files = try JSONDecoder().decode(Shown.self, from: r.stdoutData).files
         for k in files.indices {
-            files[k].kind = files[k].name.hasSuffix(".sha256") ? "checksum" : files[k].name.hasSuffix(".done") ? "trigger" : "full"
+            files[k].kind =
+                files[k].name.hasSuffix(".sha256") ? "checksum" : files[k].name.hasSuffix(".done") ? "trigger" : "full"
         }
-        return FeedReport.Target(name: name, status: "delivered", rows: 0, adds: 0, updates: 0, deletes: 0, unchanged: 0,
-                                 rejected: 0, files: files, gate: nil, error: nil, recovered: nil)
+        return FeedReport.Target(
+            name: name, status: "delivered", rows: 0, adds: 0, updates: 0, deletes: 0, unchanged: 0,
+            rejected: 0, files: files, gate: nil, error: nil, recovered: nil)
     }
 
     /// A temporary copy of the files in `outbox/TARGET` that were not there before (removed with the workspace).
@@ -230,7 +257,8 @@ import Glibc
         let folder = ws.root.file("new-\(target)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for name in ws.delivered(target).subtracting(before) {
-            try FileManager.default.copyItem(at: ws.outbox(target).appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: ws.outbox(target).appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         return folder
     }
@@ -266,7 +294,8 @@ import Glibc
             try deliverDayOne(&ws)
             try ws.nextDay()
             ws.now = Self.day2
-            let state = ws.contents(of: "state"), outbox = ws.contents(of: "outbox")
+            let state = ws.contents(of: "state")
+            let outbox = ws.contents(of: "outbox")
             let lock = try HeldLock(ws.file("state/.lock"))
             // A dropfeed that waited for the lock would get it after 20 s (and exit 0): the test fails, it does not hang.
             DispatchQueue.global().asyncAfter(deadline: .now() + 20) { lock.release() }
@@ -311,7 +340,8 @@ import Glibc
 
             try ws.nextDay()
             ws.now = Self.day2
-            let acmeBefore = ws.delivered("acme-lms"), awarenessBefore = ws.delivered("awareness")
+            let acmeBefore = ws.delivered("acme-lms")
+            let awarenessBefore = ws.delivered("awareness")
             for command in ["plan", "run"] {
                 let (r, report) = try ws.report([command])
                 #expect(r.exitCode == 73, "\(command): \(r.stderr)")
@@ -319,7 +349,9 @@ import Glibc
                     let t = try report.target(name)
                     #expect(t.status == "failed", "\(command) \(name): \(t.status)")
                     #expect(t.error?.contains("corrupt") == true, "\(command) \(name): \(t.error ?? "")")
-                    #expect(t.files.isEmpty && t.adds == 0, "\(command) \(name): planned \(t.adds) adds from a damaged snapshot")
+                    #expect(
+                        t.files.isEmpty && t.adds == 0,
+                        "\(command) \(name): planned \(t.adds) adds from a damaged snapshot")
                 }
                 #expect(r.stderr.contains("corrupt"))
             }
@@ -340,19 +372,25 @@ import Glibc
                     .replacingExactly("{ directory: \"outbox/awareness\" }", with: "{ folder: \"outbox/awareness\" }")
             }
             try ws.edit("../mappings/acme-lms.json") { text in
-                text.replacingExactly("{ name: \"email\", from: \"email\", transform: [\"trim\", \"lower\"] },",
-                                      with: "{ name: \"email\", from: \"email\", trasform: [\"trim\", \"lower\"] },")
-                    .replacingExactly("mode: \"delta\",", with: "mode: \"weekly\",")
+                text.replacingExactly(
+                    "{ name: \"email\", from: \"email\", transform: [\"trim\", \"lower\"] },",
+                    with: "{ name: \"email\", from: \"email\", trasform: [\"trim\", \"lower\"] },"
+                )
+                .replacingExactly("mode: \"delta\",", with: "mode: \"weekly\",")
             }
-            try ws.edit("../mappings/badge-system.json") { $0.replacingExactly("maxDeletes: 25,", with: "maxDeletes: \"many\",") }
+            try ws.edit("../mappings/badge-system.json") {
+                $0.replacingExactly("maxDeletes: 25,", with: "maxDeletes: \"many\",")
+            }
             ws.config = "bad.json"
 
             let v = try ws.run(["validate"])
             #expect(v.exitCode == 78, "\(v.stderr)")
             let said = v.stdout + v.stderr
-            for (file, path) in [("bad.json", "source.delimeter"), ("bad.json", "targets[2].deliver"),
-                                 ("acme-lms.json", "columns[2].trasform"), ("acme-lms.json", "output.mode"),
-                                 ("badge-system.json", "safety.maxDeletes")] {
+            for (file, path) in [
+                ("bad.json", "source.delimeter"), ("bad.json", "targets[2].deliver"),
+                ("acme-lms.json", "columns[2].trasform"), ("acme-lms.json", "output.mode"),
+                ("badge-system.json", "safety.maxDeletes"),
+            ] {
                 #expect(said.contains(where: file, path), "validate did not report \(file): \(path)\n\(said)")
             }
             for command in ["plan", "run"] {
@@ -368,15 +406,20 @@ import Glibc
     @Test func validateListsSourceColumnProblemsBesideOtherProblems() throws {
         try FeedWorkspace.with { ws in
             try ws.edit("../mappings/acme-lms.json") { text in
-                text.replacingExactly("{ name: \"email\", from: \"email\", transform: [\"trim\", \"lower\"] },",
-                                      with: "{ name: \"email\", from: \"email\", trasform: [\"trim\", \"lower\"] },")
+                text.replacingExactly(
+                    "{ name: \"email\", from: \"email\", transform: [\"trim\", \"lower\"] },",
+                    with: "{ name: \"email\", from: \"email\", trasform: [\"trim\", \"lower\"] },")
             }
-            try ws.edit("../mappings/badge-system.json") { $0.replacingExactly("{ column: \"location\", notIn", with: "{ column: \"locaton\", notIn") }
+            try ws.edit("../mappings/badge-system.json") {
+                $0.replacingExactly("{ column: \"location\", notIn", with: "{ column: \"locaton\", notIn")
+            }
             let v = try ws.run(["validate"])
             #expect(v.exitCode == 78)
             let said = v.stdout + v.stderr
             #expect(said.contains(where: "acme-lms.json", "columns[2].trasform"), "\(said)")
-            #expect(said.contains(where: "badge-system.json", "where[0].column"), "the unknown source column `locaton` is not listed:\n\(said)")
+            #expect(
+                said.contains(where: "badge-system.json", "where[0].column"),
+                "the unknown source column `locaton` is not listed:\n\(said)")
         }
     }
 
@@ -395,7 +438,9 @@ import Glibc
     @Test func aMappingNamingAColumnTheSourceLacks() throws {
         try FeedWorkspace.with { ws in
             try ws.edit("../mappings/badge-system.json") {
-                $0.replacingExactly("{ name: \"cost_center\", from: \"cost_center\"", with: "{ name: \"cost_center\", from: \"cost_centre\"")
+                $0.replacingExactly(
+                    "{ name: \"cost_center\", from: \"cost_center\"",
+                    with: "{ name: \"cost_center\", from: \"cost_centre\"")
             }
             let v = try ws.run(["validate"])
             #expect(v.exitCode == 78)
@@ -418,7 +463,8 @@ import Glibc
             // Three good records, then one whose second field opens a quote that never closes.
             let text = try String(contentsOf: ws.file("hr_export.csv"), encoding: .utf8)
             let lines = text.components(separatedBy: "\r\n")
-            let bad = lines.prefix(4).joined(separator: "\r\n") + "\r\n"
+            let bad =
+                lines.prefix(4).joined(separator: "\r\n") + "\r\n"
                 + "E99999,\"Ann,Lee,,ann.lee@northwind.example,Sales,Rep,Boston,A,Employee,01/02/2020,,,,,US,\r\n"
                 + "E99998,Bob,Lee,,bob.lee@northwind.example,Sales,Rep,Boston,A,Employee,01/02/2020,,,,,US,\r\n"
             try Data(bad.utf8).write(to: ws.file("hr_export.csv"))
@@ -455,7 +501,10 @@ import Glibc
         let keys = try FeedOracle.sampleKeys("badges")
         try FeedWorkspace.with { ws in
             try deliverDayOne(&ws)
-            let dayOneKeys = Set(try #require(try FeedChecks.expectFiles(of: try dayOneTarget(ws, "badges"), in: ws.outbox("badges")).values.first)
+            let dayOneKeys = Set(
+                try #require(
+                    try FeedChecks.expectFiles(of: try dayOneTarget(ws, "badges"), in: ws.outbox("badges")).values.first
+                )
                 .records.map(SampleDialects.badgeKey))
             try ws.nextDay()
             ws.now = Self.day2
@@ -484,18 +533,28 @@ import Glibc
             let (again, recovered) = try ws.report(["run"])
             #expect(again.exitCode == 0, "\(again.stderr)")
             let finished = try recovered.target("badges")
-            #expect(Set(finished.recovered ?? []) == Set(badges.files.map(\.name)), "recovered: \(finished.recovered ?? [])")
+            #expect(
+                Set(finished.recovered ?? []) == Set(badges.files.map(\.name)), "recovered: \(finished.recovered ?? [])"
+            )
             #expect(ws.delivered("badges") == beforeRecovery.union(badges.files.map(\.name)))
             // Same names, same bytes as the failed run announced.
-            let read = try FeedChecks.expectFiles(of: badges, in: try newFilesFolder(ws, "badges", since: beforeRecovery))
+            let read = try FeedChecks.expectFiles(
+                of: badges, in: try newFilesFolder(ws, "badges", since: beforeRecovery))
             let full = try FeedChecks.dataFile("full", of: badges, in: read)
-            #expect(Set(full.records.map(SampleDialects.badgeKey)) == dayOneKeys.subtracting(keys.deletes).union(keys.adds),
-                    "the vendor does not end with every change")
+            #expect(
+                Set(full.records.map(SampleDialects.badgeKey)) == dayOneKeys.subtracting(keys.deletes).union(keys.adds),
+                "the vendor does not end with every change")
             #expect(full.records.count == (try oracle.target("badges").next.rows))
-            #expect(finished.adds == 0 && finished.updates == 0 && finished.deletes == 0, "the changes were computed against the old snapshot")
+            #expect(
+                finished.adds == 0 && finished.updates == 0 && finished.deletes == 0,
+                "the changes were computed against the old snapshot")
 
-            struct Shown: Decodable { var runId: String; var rows: Int }
-            let committed = try JSONDecoder().decode(Shown.self, from: try ws.run(["state", "show", "badges", "--json"]).stdoutData)
+            struct Shown: Decodable {
+                var runId: String
+                var rows: Int
+            }
+            let committed = try JSONDecoder().decode(
+                Shown.self, from: try ws.run(["state", "show", "badges", "--json"]).stdoutData)
             let previous = try JSONDecoder().decode(Shown.self, from: shown.stdoutData)
             let expectedRows = try oracle.target("badges").next.rows
             #expect(committed.runId != previous.runId && committed.rows == expectedRows)

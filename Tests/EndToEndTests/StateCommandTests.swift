@@ -40,10 +40,14 @@ import Testing
     }
 
     /// The data file of `target` that `report` says was sent, read from the outbox.
-    func sent(_ ws: FeedWorkspace, _ report: FeedReport, _ target: String, _ kind: String) throws -> (FeedReport.File, CSVFile) {
+    func sent(_ ws: FeedWorkspace, _ report: FeedReport, _ target: String, _ kind: String) throws -> (
+        FeedReport.File, CSVFile
+    ) {
         let t = try report.target(target)
-        let file = try #require(t.files.first { $0.kind == kind }, "\(target) sent no \(kind) file: \(t.status) \(t.error ?? "")")
-        let csv = try CSVFile.read(ws.outbox(target).appendingPathComponent(file.name), try #require(SampleDialects.byTarget[target]))
+        let file = try #require(
+            t.files.first { $0.kind == kind }, "\(target) sent no \(kind) file: \(t.status) \(t.error ?? "")")
+        let csv = try CSVFile.read(
+            ws.outbox(target).appendingPathComponent(file.name), try #require(SampleDialects.byTarget[target]))
         #expect(csv.sha256 == file.sha256 && csv.records.count == file.rows, "\(file.name) is not what the report says")
         return (file, csv)
     }
@@ -63,7 +67,8 @@ import Testing
             let rollback = try ws.run(["state", "rollback", "acme-lms"])
             #expect(rollback.exitCode == 0, "\(rollback.stderr)")
             let firstRun = try #require(first.runId)
-            #expect(rollback.stderr.contains(firstRun), "rollback does not say which run it restored: \(rollback.stderr)")
+            #expect(
+                rollback.stderr.contains(firstRun), "rollback does not say which run it restored: \(rollback.stderr)")
             let restored = try show(ws, "acme-lms")
             let firstRows = try oracle.target("acme-lms").first.rows
             #expect(restored.runId == firstRun && restored.rows == firstRows)
@@ -120,7 +125,8 @@ import Testing
                 #expect(shown.exitCode == 0)
                 #expect(shown.stdout.contains("no snapshot"), "\(shown.stdout)")
             }
-            let listed = try JSONDecoder().decode([Listed].self, from: try ws.run(["state", "list", "--json"]).stdoutData)
+            let listed = try JSONDecoder().decode(
+                [Listed].self, from: try ws.run(["state", "list", "--json"]).stdoutData)
             #expect(listed.map(\.name) == FeedWorkspace.targets)
             #expect(listed.filter { $0.runId == nil }.map(\.name).sorted() == ["acme-lms", "badges"])
             #expect(listed.first { $0.name == "awareness" }?.runId == first.runId)
@@ -128,8 +134,10 @@ import Testing
             ws.now = "2026-03-02T10:30:00Z"
             let (r, again) = try ws.report(["run"])
             #expect(r.exitCode == 0, "\(r.stderr)")
-            let badges = try again.target("badges"), acme = try again.target("acme-lms")
-            let figures = try oracle.target("badges").first, acmeFigures = try oracle.target("acme-lms").first
+            let badges = try again.target("badges")
+            let acme = try again.target("acme-lms")
+            let figures = try oracle.target("badges").first
+            let acmeFigures = try oracle.target("acme-lms").first
             #expect(badges.status == "delivered", "\(badges.error ?? "")")
             #expect(badges.adds == figures.rows && badges.updates == 0 && badges.deletes == 0 && badges.unchanged == 0)
             #expect(acme.status == "delivered", "\(acme.error ?? "")")
@@ -155,11 +163,14 @@ import Testing
             let empty = try ws.run(["state", "list"])
             #expect(empty.exitCode == 0, "\(empty.stderr)")
             for target in FeedWorkspace.targets {
-                #expect(empty.stdout.split(separator: "\n").contains { $0.hasPrefix(target) && $0.contains("no snapshot") }, "\(empty.stdout)")
+                #expect(
+                    empty.stdout.split(separator: "\n").contains { $0.hasPrefix(target) && $0.contains("no snapshot") },
+                    "\(empty.stdout)")
             }
 
             let (first, second) = try twoDays(&ws)
-            let firstRun = try #require(first.runId), secondRun = try #require(second.runId)
+            let firstRun = try #require(first.runId)
+            let secondRun = try #require(second.runId)
             #expect(firstRun != secondRun)
             let list = try ws.run(["state", "list"])
             #expect(list.exitCode == 0)
@@ -168,7 +179,8 @@ import Testing
                 let line = list.stdout.split(separator: "\n").first { $0.hasPrefix(target) }.map(String.init) ?? ""
                 #expect(line.contains(secondRun) && line.contains("\(rows)"), "state list: \(line)")
             }
-            let listed = try JSONDecoder().decode([Listed].self, from: try ws.run(["state", "list", "--json"]).stdoutData)
+            let listed = try JSONDecoder().decode(
+                [Listed].self, from: try ws.run(["state", "list", "--json"]).stdoutData)
             for entry in listed {
                 #expect(entry.runId == secondRun)
                 #expect(entry.rows == (try oracle.target(entry.name).next.rows))
@@ -205,7 +217,8 @@ import Testing
             let stateMode = try mode(state)
             #expect(stateMode == 0o700, "state/ is \(String(stateMode, radix: 8))")
             var snapshots = 0
-            let walker = try #require(FileManager.default.enumerator(at: state, includingPropertiesForKeys: [.isDirectoryKey]))
+            let walker = try #require(
+                FileManager.default.enumerator(at: state, includingPropertiesForKeys: [.isDirectoryKey]))
             for case let url as URL in walker {
                 let isDirectory = (try url.resourceValues(forKeys: [.isDirectoryKey])).isDirectory == true
                 let m = try mode(url)

@@ -45,7 +45,8 @@ struct UploadTests {
 
         let results = try server.withSFTP { sftp in
             try sizes.map { size in
-                try sftp.upload(localPath: "\(local)/p\(size).csv", remoteDir: remote, name: "p\(size).csv", helper: helper)
+                try sftp.upload(
+                    localPath: "\(local)/p\(size).csv", remoteDir: remote, name: "p\(size).csv", helper: helper)
             }
         }
 

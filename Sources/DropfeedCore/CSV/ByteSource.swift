@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An input file that could not be opened or read (exit 66).
@@ -170,10 +170,19 @@ final class UTF16Transcoder: ByteSource {
             }
             var k = 0
             if bigEndian == nil {
-                if n < 2 { carry = Array(raw[0..<n]); continue }
-                if raw[0] == 0xFF && raw[1] == 0xFE { bigEndian = false; k = 2 }
-                else if raw[0] == 0xFE && raw[1] == 0xFF { bigEndian = true; k = 2 }
-                else { throw InputFileError(path: path, reason: "utf-16 source without a byte-order mark") }
+                if n < 2 {
+                    carry = Array(raw[0..<n])
+                    continue
+                }
+                if raw[0] == 0xFF && raw[1] == 0xFE {
+                    bigEndian = false
+                    k = 2
+                } else if raw[0] == 0xFE && raw[1] == 0xFF {
+                    bigEndian = true
+                    k = 2
+                } else {
+                    throw InputFileError(path: path, reason: "utf-16 source without a byte-order mark")
+                }
             }
             let be = bigEndian!
             while k + 1 < n {
@@ -243,8 +252,10 @@ func encodeUTF8(_ scalar: UInt32, into p: UnsafeMutablePointer<UInt8>) -> Int {
 let windows1252Table: [UInt32] = {
     var t = (0..<256).map { UInt32($0) }
     let high: [UInt32] = [
-        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-        0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D,
+        0x017D, 0x8F,
+        0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D,
+        0x017E, 0x0178,
     ]
     for (k, v) in high.enumerated() { t[0x80 + k] = v }
     return t

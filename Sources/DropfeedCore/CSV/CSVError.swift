@@ -34,7 +34,8 @@ public struct CSVError: Error, Equatable, Sendable, CustomStringConvertible {
         switch kind {
         case .unterminatedQuote: return "unterminated quoted field at \(place)"
         case .textAfterClosingQuote: return "text after a closing quote at \(place)"
-        case .bareQuote: return "quote inside an unquoted field at \(place) (quote the whole field and double the quote)"
+        case .bareQuote:
+            return "quote inside an unquoted field at \(place) (quote the whole field and double the quote)"
         case .tooManyFields(let expected, let actual):
             return "\(actual) fields where the header has \(expected) at \(place)"
         case .tooFewFields(let expected, let actual):

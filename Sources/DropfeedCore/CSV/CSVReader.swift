@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 private let quote = UInt8(ascii: "\"")
@@ -41,29 +41,37 @@ public final class CSVReader {
     private let stops: UnsafeMutablePointer<Bool>
 
     /// Opens `path` and reads its header row.
-    public convenience init(path: String, displayName: String? = nil, options: CSVReadOptions = .init(),
-                            hasHeader: Bool = true, bufferSize: Int = 1 << 20) throws {
+    public convenience init(
+        path: String, displayName: String? = nil, options: CSVReadOptions = .init(),
+        hasHeader: Bool = true, bufferSize: Int = 1 << 20
+    ) throws {
         let source = try makeByteSource(path: path, encoding: options.encoding)
-        try self.init(source: source, fileName: displayName ?? path, options: options, hasHeader: hasHeader,
-                      bufferSize: bufferSize, offsetsAreFileOffsets: options.encoding == .utf8)
+        try self.init(
+            source: source, fileName: displayName ?? path, options: options, hasHeader: hasHeader,
+            bufferSize: bufferSize, offsetsAreFileOffsets: options.encoding == .utf8)
     }
 
     /// Reads CSV from bytes in memory (already UTF-8 when `options.encoding` is UTF-8).
-    public convenience init(bytes: [UInt8], fileName: String = "<input>", options: CSVReadOptions = .init(),
-                            hasHeader: Bool = true, expectedFields: Int? = nil) throws {
+    public convenience init(
+        bytes: [UInt8], fileName: String = "<input>", options: CSVReadOptions = .init(),
+        hasHeader: Bool = true, expectedFields: Int? = nil
+    ) throws {
         var source: ByteSource = MemoryByteSource(bytes)
         switch options.encoding {
         case .utf8: break
         case .windows1252, .iso88591: source = SingleByteTranscoder(source, encoding: options.encoding)
         case .utf16: source = UTF16Transcoder(source, path: fileName)
         }
-        try self.init(source: source, fileName: fileName, options: options, hasHeader: hasHeader,
-                      bufferSize: max(64, min(bytes.count + 16, 1 << 20)), offsetsAreFileOffsets: false)
+        try self.init(
+            source: source, fileName: fileName, options: options, hasHeader: hasHeader,
+            bufferSize: max(64, min(bytes.count + 16, 1 << 20)), offsetsAreFileOffsets: false)
         if let expectedFields { self.expectedFields = expectedFields }
     }
 
-    init(source: ByteSource, fileName: String, options: CSVReadOptions, hasHeader: Bool, bufferSize: Int,
-         offsetsAreFileOffsets: Bool) throws {
+    init(
+        source: ByteSource, fileName: String, options: CSVReadOptions, hasHeader: Bool, bufferSize: Int,
+        offsetsAreFileOffsets: Bool
+    ) throws {
         self.source = source
         self.fileName = fileName
         self.options = options
@@ -87,8 +95,9 @@ public final class CSVReader {
             var names: [String] = []
             for k in 0..<record.count {
                 let name = record.string(k)
-                let column = columnOf(offset: fieldStartForError(k, recordStart: record.offsetInBuffer),
-                                      recordStart: record.offsetInBuffer)
+                let column = columnOf(
+                    offset: fieldStartForError(k, recordStart: record.offsetInBuffer),
+                    recordStart: record.offsetInBuffer)
                 if name.isEmpty {
                     throw CSVError(.emptyHeader(column: k + 1), file: fileName, line: record.line, column: column)
                 }
@@ -137,11 +146,13 @@ public final class CSVReader {
                 }
                 if expectedFields >= 0 && fieldCount != expectedFields {
                     if fieldCount > expectedFields {
-                        throw error(.tooManyFields(expected: expectedFields, actual: fieldCount),
-                                    at: fieldStartForError(expectedFields, recordStart: start), recordStart: start)
+                        throw error(
+                            .tooManyFields(expected: expectedFields, actual: fieldCount),
+                            at: fieldStartForError(expectedFields, recordStart: start), recordStart: start)
                     }
-                    throw error(.tooFewFields(expected: expectedFields, actual: fieldCount), at: contentEnd,
-                                recordStart: start)
+                    throw error(
+                        .tooFewFields(expected: expectedFields, actual: fieldCount), at: contentEnd,
+                        recordStart: start)
                 }
                 position = next
                 line += lines
@@ -297,13 +308,19 @@ public final class CSVReader {
     /// The first position at or after `i` that may hold one of four bytes, checking eight bytes at
     /// a time (SWAR): exact for the first match; stops short of the last partial word.
     @inline(__always)
-    private func scan(_ p: UnsafeMutablePointer<UInt8>, from start: Int, to n: Int,
-                      _ masks: (UInt64, UInt64, UInt64, UInt64)) -> Int {
+    private func scan(
+        _ p: UnsafeMutablePointer<UInt8>, from start: Int, to n: Int,
+        _ masks: (UInt64, UInt64, UInt64, UInt64)
+    ) -> Int {
         var i = start
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
         while i + 8 <= n {
             let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-            let a = w ^ masks.0, b = w ^ masks.1, c = w ^ masks.2, d = w ^ masks.3
+            let a = w ^ masks.0
+            let b = w ^ masks.1
+            let c = w ^ masks.2
+            let d = w ^ masks.3
             let hit = ((a &- ones) & ~a | (b &- ones) & ~b | (c &- ones) & ~c | (d &- ones) & ~d) & highs
             if hit != 0 { return i + hit.trailingZeroBitCount >> 3 }
             i += 8
@@ -469,12 +486,20 @@ func validateUTF8(_ p: UnsafePointer<UInt8>, from: Int, to: Int, isFinal: Bool) 
         var high: UInt8 = 0xBF
         switch b {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
+        case 0xE0:
+            length = 3
+            low = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
+        case 0xED:
+            length = 3
+            high = 0x9F
+        case 0xF0:
+            length = 4
+            low = 0x90
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
+        case 0xF4:
+            length = 4
+            high = 0x8F
         default: return (i, true)
         }
         // Check what is there, even when the sequence is cut by the end of the chunk.

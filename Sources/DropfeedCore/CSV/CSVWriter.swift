@@ -5,7 +5,8 @@ public struct EncodingError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         let hex = String(scalar.value, radix: 16, uppercase: true)
-        return "character U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex) cannot be written in \(encoding.rawValue)"
+        return
+            "character U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex) cannot be written in \(encoding.rawValue)"
     }
 }
 
@@ -55,7 +56,8 @@ public struct CSVWriter {
             needsQuotes = true
         } else {
             let delimiter = options.delimiter
-            needsQuotes = utf8.first == 0x20 || utf8.last == 0x20
+            needsQuotes =
+                utf8.first == 0x20 || utf8.last == 0x20
                 || utf8.contains { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
                 || (alone && utf8.isEmpty) || utf8.starts(with: [0xEF, 0xBB, 0xBF])
         }

@@ -27,10 +27,15 @@ indirect enum ConfigNode: Decodable, Sendable {
             self = .array(items)
         } else {
             let single = try decoder.singleValueContainer()
-            if single.decodeNil() { self = .null }
-            else if let b = try? single.decode(Bool.self) { self = .bool(b) }
-            else if let n = try? single.decode(Double.self) { self = .number(n) }
-            else { self = .string(try single.decode(String.self)) }
+            if single.decodeNil() {
+                self = .null
+            } else if let b = try? single.decode(Bool.self) {
+                self = .bool(b)
+            } else if let n = try? single.decode(Double.self) {
+                self = .number(n)
+            } else {
+                self = .string(try single.decode(String.self))
+            }
         }
     }
 
@@ -78,7 +83,8 @@ public struct ConfigError: CodedError {
 
     public var description: String {
         let count = problems.count
-        return "\(count) configuration problem\(count == 1 ? "" : "s"):\n" + problems.map { "  " + $0.description }.joined(separator: "\n")
+        return "\(count) configuration problem\(count == 1 ? "" : "s"):\n"
+            + problems.map { "  " + $0.description }.joined(separator: "\n")
     }
 }
 
@@ -151,7 +157,8 @@ struct ObjectReader {
             return nil
         }
         guard n >= min && n <= max else {
-            log.add(child(key), "must be between \(formatNumber(min)) and \(formatNumber(max)), found \(formatNumber(n))")
+            log.add(
+                child(key), "must be between \(formatNumber(min)) and \(formatNumber(max)), found \(formatNumber(n))")
             return nil
         }
         return n
@@ -195,7 +202,8 @@ struct ObjectReader {
     }
 
     /// An enumerated string value.
-    mutating func choice<T: RawRepresentable>(_ key: String, _ type: T.Type, choices: [String]) -> T? where T.RawValue == String {
+    mutating func choice<T: RawRepresentable>(_ key: String, _ type: T.Type, choices: [String]) -> T?
+    where T.RawValue == String {
         guard let s = string(key) else { return nil }
         guard let value = T(rawValue: s) else {
             log.add(child(key), "must be one of \(choices.map { "\"\($0)\"" }.joined(separator: ", ")), found \"\(s)\"")
@@ -235,7 +243,9 @@ private func describeParseError(_ error: Error) -> String {
     guard case DecodingError.dataCorrupted(let context) = error else { return "\(error)" }
     if let underlying = context.underlyingError {
         let text = "\(underlying)"
-        if let range = text.range(of: "line ") { return "near " + text[range.lowerBound...].prefix(60).trimmingCharacters(in: .punctuationCharacters) }
+        if let range = text.range(of: "line ") {
+            return "near " + text[range.lowerBound...].prefix(60).trimmingCharacters(in: .punctuationCharacters)
+        }
         let nsError = underlying as NSError
         if let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
         return text

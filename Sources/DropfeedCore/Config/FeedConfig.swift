@@ -71,10 +71,12 @@ extension FeedConfig {
         let log = ProblemLog(file: path)
         var mappingProblems: [ConfigProblem] = []
         guard let root = loadConfigNode(path: absolute, displayName: path, log: log),
-              var object = ObjectReader(root, path: "", log: log) else { throw ConfigError(log.problems) }
+            var object = ObjectReader(root, path: "", log: log)
+        else { throw ConfigError(log.problems) }
         MappingLoader.checkVersion(&object)
         let source = readSource(object.node("source"), directory: directory, log: log)
-        let stateDir = object.string("stateDir").map { absolutePath($0, relativeTo: directory) }
+        let stateDir =
+            object.string("stateDir").map { absolutePath($0, relativeTo: directory) }
             ?? absolutePath("state", relativeTo: directory)
         var targets: [TargetConfig] = []
         if let node = object.node("targets") {
@@ -86,7 +88,8 @@ extension FeedConfig {
                     let name = t.string("name", required: true)
                     if let name {
                         if !isSafeName(name) {
-                            log.add("\(path).name", "use letters, digits, `-`, `_` and `.` only (it names a state folder)")
+                            log.add(
+                                "\(path).name", "use letters, digits, `-`, `_` and `.` only (it names a state folder)")
                         } else if !names.insert(name).inserted {
                             log.add("\(path).name", "duplicate target name `\(name)`")
                         }
@@ -94,11 +97,13 @@ extension FeedConfig {
                     var mapping: Mapping?
                     if let mappingPath = t.string("mapping", required: true) {
                         let mappingLog = ProblemLog(file: mappingPath)
-                        mapping = MappingLoader.load(path: absolutePath(mappingPath, relativeTo: directory),
-                                                     displayName: mappingPath, log: mappingLog)
+                        mapping = MappingLoader.load(
+                            path: absolutePath(mappingPath, relativeTo: directory),
+                            displayName: mappingPath, log: mappingLog)
                         mappingProblems += mappingLog.problems
                     }
-                    let deliver = readDeliver(t.node("deliver"), path: "\(path).deliver", directory: directory, log: log)
+                    let deliver = readDeliver(
+                        t.node("deliver"), path: "\(path).deliver", directory: directory, log: log)
                     t.finish()
                     if let name, let mapping, let deliver {
                         targets.append(TargetConfig(name: name, mapping: mapping, deliver: deliver))
@@ -127,12 +132,16 @@ extension FeedConfig {
         let key = s.stringList("key", required: true)
         var options = CSVReadOptions()
         if let d = s.string("delimiter") {
-            if let byte = CSVReadOptions.delimiter(named: d) { options.delimiter = byte } else {
+            if let byte = CSVReadOptions.delimiter(named: d) {
+                options.delimiter = byte
+            } else {
                 log.add("source.delimiter", "must be one ASCII character such as , ; | or \\t")
             }
         }
         if let e = s.string("encoding") {
-            if let encoding = TextEncoding(name: e) { options.encoding = encoding } else {
+            if let encoding = TextEncoding(name: e) {
+                options.encoding = encoding
+            } else {
                 log.add("source.encoding", "unknown encoding `\(e)` (utf-8, windows-1252, iso-8859-1, utf-16)")
             }
         }
@@ -140,18 +149,22 @@ extension FeedConfig {
         let shrink = s.number("maxShrinkPercent", max: 100)
         s.finish()
         guard log.problems.count == before, let path, let key else { return nil }
-        return SourceConfig(path: absolutePath(path, relativeTo: directory), displayPath: path, key: key,
-                            options: options, minRows: minRows, maxShrinkPercent: shrink)
+        return SourceConfig(
+            path: absolutePath(path, relativeTo: directory), displayPath: path, key: key,
+            options: options, minRows: minRows, maxShrinkPercent: shrink)
     }
 
-    private static func readDeliver(_ node: ConfigNode?, path: String, directory: String, log: ProblemLog) -> DeliverConfig? {
+    private static func readDeliver(_ node: ConfigNode?, path: String, directory: String, log: ProblemLog)
+        -> DeliverConfig?
+    {
         guard let node else {
             log.add(path, "required: { directory: \"…\" } or { sftp: { … } }")
             return nil
         }
         guard var d = ObjectReader(node, path: path, log: log) else { return nil }
         defer { d.finish() }
-        let hasDirectory = d.has("directory"), hasSFTP = d.has("sftp")
+        let hasDirectory = d.has("directory")
+        let hasSFTP = d.has("sftp")
         if hasDirectory == hasSFTP {
             log.add(path, "needs exactly one of directory, sftp")
             _ = d.node("directory")
@@ -179,7 +192,8 @@ extension FeedConfig {
         let retries = s.integer("retries", min: 0, max: 20) ?? 3
         for (key, value) in [("passphraseEnv", passphraseEnv), ("passwordEnv", passwordEnv)] {
             if let value, !isEnvironmentName(value) {
-                log.add("\(path).sftp.\(key)", "must name an environment variable (letters, digits, _), not hold a secret")
+                log.add(
+                    "\(path).sftp.\(key)", "must name an environment variable (letters, digits, _), not hold a secret")
             }
         }
         if identity == nil && passwordEnv == nil && !agent {
@@ -190,10 +204,11 @@ extension FeedConfig {
         }
         s.finish()
         guard log.problems.count == before, let host, let user, let knownHosts else { return nil }
-        return .sftp(SFTPSettings(
-            host: host, port: port, user: user, remoteDir: remoteDir, identityFile: identity,
-            passphraseEnv: passphraseEnv, passwordEnv: passwordEnv, useAgent: agent, knownHosts: knownHosts,
-            upload: upload, overwrite: overwrite, timeoutSeconds: timeout, retries: retries))
+        return .sftp(
+            SFTPSettings(
+                host: host, port: port, user: user, remoteDir: remoteDir, identityFile: identity,
+                passphraseEnv: passphraseEnv, passwordEnv: passwordEnv, useAgent: agent, knownHosts: knownHosts,
+                upload: upload, overwrite: overwrite, timeoutSeconds: timeout, retries: retries))
     }
 }
 
@@ -208,13 +223,16 @@ public func absolutePath(_ path: String, relativeTo base: String) -> String {
 }
 
 func isSafeName(_ name: String) -> Bool {
-    !name.isEmpty && name != "." && name != ".." && name.utf8.allSatisfy {
-        ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E
-    }
+    !name.isEmpty && name != "." && name != ".."
+        && name.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D
+                || $0 == 0x5F || $0 == 0x2E
+        }
 }
 
 private func isEnvironmentName(_ name: String) -> Bool {
-    !name.isEmpty && name.utf8.allSatisfy {
-        ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F
-    }
+    !name.isEmpty
+        && name.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F
+        }
 }

@@ -22,8 +22,10 @@ public enum FeedValidation {
         do {
             let reader = try CSVReader(path: source.path, displayName: source.displayPath, options: source.options)
             for key in source.key where !reader.header.contains(key) {
-                problems.append(ConfigProblem(file: config.file, path: "source.key",
-                                              message: "no source column `\(key)`" + suggestion(for: key, in: reader.header)))
+                problems.append(
+                    ConfigProblem(
+                        file: config.file, path: "source.key",
+                        message: "no source column `\(key)`" + suggestion(for: key, in: reader.header)))
             }
             for target in config.targets {
                 problems += CompiledMapping.problems(target.mapping, header: reader.header, sourceKey: source.key)
@@ -42,23 +44,36 @@ public enum FeedValidation {
         let directory = (absolute as NSString).deletingLastPathComponent
         let quiet = ProblemLog(file: configPath)
         guard case .object(let root)? = loadConfigNode(path: absolute, displayName: configPath, log: quiet),
-              case .object(let source)? = root["source"], case .string(let sourcePath)? = source["path"] else { return [] }
+            case .object(let source)? = root["source"], case .string(let sourcePath)? = source["path"]
+        else { return [] }
         var options = CSVReadOptions()
-        if case .string(let d)? = source["delimiter"], let byte = CSVReadOptions.delimiter(named: d) { options.delimiter = byte }
-        if case .string(let e)? = source["encoding"], let encoding = TextEncoding(name: e) { options.encoding = encoding }
-        guard let header = try? CSVReader(path: absolutePath(sourcePath, relativeTo: directory), options: options).header,
-              case .array(let targets)? = root["targets"] else { return [] }
+        if case .string(let d)? = source["delimiter"], let byte = CSVReadOptions.delimiter(named: d) {
+            options.delimiter = byte
+        }
+        if case .string(let e)? = source["encoding"], let encoding = TextEncoding(name: e) {
+            options.encoding = encoding
+        }
+        guard
+            let header = try? CSVReader(path: absolutePath(sourcePath, relativeTo: directory), options: options).header,
+            case .array(let targets)? = root["targets"]
+        else { return [] }
         var problems: [ConfigProblem] = []
         var seen = Set<String>()
         for case .object(let target) in targets {
             guard case .string(let mappingPath)? = target["mapping"], seen.insert(mappingPath).inserted,
-                  case .object(let mapping)? = loadConfigNode(path: absolutePath(mappingPath, relativeTo: directory),
-                                                              displayName: mappingPath, log: quiet) else { continue }
+                case .object(let mapping)? = loadConfigNode(
+                    path: absolutePath(mappingPath, relativeTo: directory),
+                    displayName: mappingPath, log: quiet)
+            else { continue }
             for (path, column) in sourceColumnReferences(mapping) where !header.contains(column) {
-                let already = known.contains { $0.file == mappingPath && ($0.path == path || path.hasPrefix($0.path + ".")) }
+                let already = known.contains {
+                    $0.file == mappingPath && ($0.path == path || path.hasPrefix($0.path + "."))
+                }
                 if !already {
-                    problems.append(ConfigProblem(file: mappingPath, path: path,
-                                                  message: "no source column `\(column)`" + suggestion(for: column, in: header)))
+                    problems.append(
+                        ConfigProblem(
+                            file: mappingPath, path: path,
+                            message: "no source column `\(column)`" + suggestion(for: column, in: header)))
                 }
             }
         }
@@ -70,7 +85,9 @@ public enum FeedValidation {
         var out: [(String, String)] = []
         if case .array(let conditions)? = mapping["where"] {
             for (k, item) in conditions.enumerated() {
-                if case .object(let c) = item, case .string(let column)? = c["column"] { out.append(("where[\(k)].column", column)) }
+                if case .object(let c) = item, case .string(let column)? = c["column"] {
+                    out.append(("where[\(k)].column", column))
+                }
             }
         }
         guard case .array(let columns)? = mapping["columns"] else { return out }
@@ -79,7 +96,9 @@ public enum FeedValidation {
             switch c["from"] {
             case .string(let name)?: out.append(("columns[\(k)].from", name))
             case .array(let names)?:
-                for (j, node) in names.enumerated() { if case .string(let name) = node { out.append(("columns[\(k)].from[\(j)]", name)) } }
+                for (j, node) in names.enumerated() {
+                    if case .string(let name) = node { out.append(("columns[\(k)].from[\(j)]", name)) }
+                }
             default: break
             }
             if case .string(let text)? = c["template"], let template = try? Template(text) {

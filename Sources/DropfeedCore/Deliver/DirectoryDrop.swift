@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Delivers into a local folder: copy to a hidden temporary name in the same folder, fsync,
@@ -30,7 +31,9 @@ public final class DirectoryDrop: FileDrop {
     public func put(localPath: String, as name: String) throws {
         let final = folder + "/" + name
         if FileManager.default.fileExists(atPath: final) {
-            throw FileDropError("\(final) already exists; it is not replaced (put {seq} or {time} in output.file to give every run its own name)")
+            throw FileDropError(
+                "\(final) already exists; it is not replaced (put {seq} or {time} in output.file to give every run its own name)"
+            )
         }
         let temp = folder + "/.\(name).part-\(getpid())"
         let input = Glibc.open(localPath, O_RDONLY | O_CLOEXEC)
@@ -52,7 +55,9 @@ public final class DirectoryDrop: FileDrop {
                 }
             }
             guard fsync(output) == 0 else { throw FileDropError("cannot sync \(temp): \(FileSystem.errnoText())") }
-            guard Glibc.close(output) == 0 else { throw FileDropError("cannot close \(temp): \(FileSystem.errnoText())") }
+            guard Glibc.close(output) == 0 else {
+                throw FileDropError("cannot close \(temp): \(FileSystem.errnoText())")
+            }
         } catch {
             Glibc.close(output)
             unlink(temp)

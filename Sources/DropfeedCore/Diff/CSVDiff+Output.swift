@@ -9,12 +9,19 @@ extension CSVDiff {
         return .object([
             ("added", .array(added.map { rowObject(newHeader, $0) })),
             ("removed", .array(removed.map { rowObject(oldHeader, $0) })),
-            ("changed", .array(changed.map { change in
-                .object([
-                    ("key", keyJSON(change.key)),
-                    ("changes", .object(change.changes.map { ($0.name, .array([.string($0.old), .string($0.new)])) })),
-                ])
-            })),
+            (
+                "changed",
+                .array(
+                    changed.map { change in
+                        .object([
+                            ("key", keyJSON(change.key)),
+                            (
+                                "changes",
+                                .object(change.changes.map { ($0.name, .array([.string($0.old), .string($0.new)])) })
+                            ),
+                        ])
+                    })
+            ),
             ("columns_added", .array(columnsAdded.map(JSON.string))),
             ("columns_removed", .array(columnsRemoved.map(JSON.string))),
         ])
@@ -65,7 +72,8 @@ extension CSVDiff {
             newline(2)
             out.append(UInt8(ascii: "}"))
         }
-        let newKeys = keyBytes(newHeader), oldKeys = keyBytes(oldHeader)
+        let newKeys = keyBytes(newHeader)
+        let oldKeys = keyBytes(oldHeader)
         out.append(UInt8(ascii: "{"))
         list("added", added) { rowObject(newKeys, $0) }
         list("removed", removed) { rowObject(oldKeys, $0) }
@@ -130,7 +138,9 @@ extension CSVDiff {
 
     /// The readable report: the summary, then every difference, field by field.
     public var text: String {
-        var lines = ["\(summary) (\(oldRows) → \(newRows) rows, \(unchanged) unchanged, key: \(keyColumns.joined(separator: ", ")))"]
+        var lines = [
+            "\(summary) (\(oldRows) → \(newRows) rows, \(unchanged) unchanged, key: \(keyColumns.joined(separator: ", ")))"
+        ]
         let quoted = { (s: String) in JSON.string(s).rendered(indent: nil) }
         let keyLabel = { (key: [String]) in
             zip(self.keyColumns, key).map { "\($0) \(quoted($1))" }.joined(separator: ", ")

@@ -53,17 +53,21 @@ extension CSVDiff {
     /// Both files are read once, in parallel, keeping only keys and row hashes; the rows that
     /// differ are read again afterwards to report their values. Duplicate or empty keys are a
     /// `DataError` naming the first offenders.
-    public static func compare(oldPath: String, newPath: String, key: [String], options: CSVReadOptions = .init(),
-                               oldName: String? = nil, newName: String? = nil) throws -> CSVDiff {
+    public static func compare(
+        oldPath: String, newPath: String, key: [String], options: CSVReadOptions = .init(),
+        oldName: String? = nil, newName: String? = nil
+    ) throws -> CSVDiff {
         precondition(!key.isEmpty, "a diff needs at least one key column")
         let oldReader = try CSVReader(path: oldPath, displayName: oldName, options: options)
         let newReader = try CSVReader(path: newPath, displayName: newName, options: options)
-        let oldHeader = oldReader.header, newHeader = newReader.header
+        let oldHeader = oldReader.header
+        let newHeader = newReader.header
         for (reader, header) in [(oldReader, oldHeader), (newReader, newHeader)] {
             let missing = key.filter { !header.contains($0) }
             if !missing.isEmpty {
-                throw DataError("\(reader.fileName): no key column \(missing.map { "`\($0)`" }.joined(separator: ", "))"
-                    + suggestion(for: missing[0], in: header))
+                throw DataError(
+                    "\(reader.fileName): no key column \(missing.map { "`\($0)`" }.joined(separator: ", "))"
+                        + suggestion(for: missing[0], in: header))
             }
         }
         let shared = oldHeader.filter { newHeader.contains($0) }
@@ -77,13 +81,16 @@ extension CSVDiff {
         let sides = [IndexJob(reader: oldReader, plan: oldPlan), IndexJob(reader: newReader, plan: newPlan)]
         DispatchQueue.concurrentPerform(iterations: 2) { sides[$0].run() }
         for side in sides { if let error = side.error { throw error } }
-        let oldIndex = sides[0].index, newIndex = sides[1].index
+        let oldIndex = sides[0].index
+        let newIndex = sides[1].index
 
         let match = KeyIndex.match(old: oldIndex, new: newIndex)
         let oldNeeded = match.onlyOld + match.changed.map(\.old)
         let newNeeded = match.onlyNew + match.changed.map(\.new)
-        let oldRows = try RowFetcher.rows(oldIndex, oldNeeded, path: oldPath, reader: oldReader, fields: oldHeader.count)
-        let newRows = try RowFetcher.rows(newIndex, newNeeded, path: newPath, reader: newReader, fields: newHeader.count)
+        let oldRows = try RowFetcher.rows(
+            oldIndex, oldNeeded, path: oldPath, reader: oldReader, fields: oldHeader.count)
+        let newRows = try RowFetcher.rows(
+            newIndex, newNeeded, path: newPath, reader: newReader, fields: newHeader.count)
 
         /// Rows in key order (byte order, component by component), each key computed once.
         func sortedByKey(_ rows: [[String]], _ plan: ColumnPlan) -> [[String]] {
@@ -94,10 +101,12 @@ extension CSVDiff {
         let added = sortedByKey(match.onlyNew.map { newRows[$0]! }, newPlan)
         var changed: [Change] = []
         for (o, n) in match.changed {
-            let before = oldRows[o]!, after = newRows[n]!
+            let before = oldRows[o]!
+            let after = newRows[n]!
             var columns: [Change.Column] = []
             for (k, name) in shared.enumerated() {
-                let a = before[oldPlan.shared[k]], b = after[newPlan.shared[k]]
+                let a = before[oldPlan.shared[k]]
+                let b = after[newPlan.shared[k]]
                 if a != b { columns.append(.init(name: name, old: a, new: b)) }
             }
             if !columns.isEmpty { changed.append(Change(key: oldPlan.key.map { before[$0] }, changes: columns)) }
@@ -156,7 +165,8 @@ private final class IndexJob: @unchecked Sendable {
 func buildKeyIndex(_ reader: CSVReader, plan: ColumnPlan) throws -> KeyIndex {
     var index = KeyIndex(capacity: 1 << 16)
     var emptyLines: [Int] = []
-    let keyColumns = plan.key, shared = plan.shared
+    let keyColumns = plan.key
+    let shared = plan.shared
     let byOffset = reader.offsetsAreFileOffsets
     try keyColumns.withUnsafeBufferPointer { keys in
         try shared.withUnsafeBufferPointer { columns in
@@ -171,15 +181,17 @@ func buildKeyIndex(_ reader: CSVReader, plan: ColumnPlan) throws -> KeyIndex {
                     if emptyLines.count < 5 { emptyLines.append(record.line) }
                     break
                 }
-                index.append(partCount: keys.count, part: { record.rawBytes(keys[$0]) }, rowHash: h,
-                             location: byOffset ? record.byteOffset : Int64(record.index),
-                             length: record.byteLength, line: record.line)
+                index.append(
+                    partCount: keys.count, part: { record.rawBytes(keys[$0]) }, rowHash: h,
+                    location: byOffset ? record.byteOffset : Int64(record.index),
+                    length: record.byteLength, line: record.line)
             }
         }
     }
     if !emptyLines.isEmpty {
-        throw DataError("\(reader.fileName): empty key at line\(emptyLines.count > 1 ? "s" : "") "
-            + emptyLines.map(String.init).joined(separator: ", "))
+        throw DataError(
+            "\(reader.fileName): empty key at line\(emptyLines.count > 1 ? "s" : "") "
+                + emptyLines.map(String.init).joined(separator: ", "))
     }
     index.sort()
     let duplicates = index.duplicates(limit: 5)
@@ -197,8 +209,10 @@ func buildKeyIndex(_ reader: CSVReader, plan: ColumnPlan) throws -> KeyIndex {
 /// Reads back the full rows of chosen index entries.
 enum RowFetcher {
     /// The rows of `index.entries[i]` for each `i` in `wanted`, keyed by `i`.
-    static func rows(_ index: KeyIndex, _ wanted: [Int], path: String, reader: CSVReader,
-                     fields: Int) throws -> [Int: [String]] {
+    static func rows(
+        _ index: KeyIndex, _ wanted: [Int], path: String, reader: CSVReader,
+        fields: Int
+    ) throws -> [Int: [String]] {
         var out: [Int: [String]] = [:]
         out.reserveCapacity(wanted.count)
         if wanted.isEmpty { return out }
@@ -225,10 +239,13 @@ enum RowFetcher {
                     at += length
                 }
             }
-            let all = try CSVReader(bytes: bytes, fileName: reader.fileName, options: options, hasHeader: false,
-                                    expectedFields: fields)
+            let all = try CSVReader(
+                bytes: bytes, fileName: reader.fileName, options: options, hasHeader: false,
+                expectedFields: fields)
             for i in sorted {
-                guard let record = try all.next() else { throw DataError("\(reader.fileName) changed while being read") }
+                guard let record = try all.next() else {
+                    throw DataError("\(reader.fileName) changed while being read")
+                }
                 out[i] = record.strings
             }
             return out

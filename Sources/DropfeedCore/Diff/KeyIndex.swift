@@ -41,8 +41,10 @@ struct KeyIndex {
 
     /// Appends a row whose key is `partCount` byte strings (length-prefixed when several).
     @inline(__always)
-    mutating func append(partCount: Int, part: (Int) -> UnsafeBufferPointer<UInt8>, rowHash: UInt64,
-                         location: Int64, length: Int, line: Int, source: SourceLink = .none) {
+    mutating func append(
+        partCount: Int, part: (Int) -> UnsafeBufferPointer<UInt8>, rowHash: UInt64,
+        location: Int64, length: Int, line: Int, source: SourceLink = .none
+    ) {
         let start = keyBytes.count
         var h = RowHash.seed
         if partCount == 1 {
@@ -57,10 +59,11 @@ struct KeyIndex {
                 h = RowHash.combine(h, field)
             }
         }
-        entries.append(KeyEntry(
-            keyHash: h, rowHash: rowHash, keyStart: UInt32(start), keyLength: UInt32(keyBytes.count - start),
-            location: location, length: UInt32(length), line: UInt32(truncatingIfNeeded: line),
-            sourceKeyHash: source.keyHash, inputHash: source.inputHash))
+        entries.append(
+            KeyEntry(
+                keyHash: h, rowHash: rowHash, keyStart: UInt32(start), keyLength: UInt32(keyBytes.count - start),
+                location: location, length: UInt32(length), line: UInt32(truncatingIfNeeded: line),
+                sourceKeyHash: source.keyHash, inputHash: source.inputHash))
     }
 
     /// Sorts by key hash, then by key bytes, so equal keys are adjacent and two indexes merge.
@@ -124,7 +127,9 @@ struct KeyIndex {
 
     /// Compares two keys' bytes (memcmp order, shorter first on a tie).
     @inline(__always)
-    static func compare(_ ka: UnsafeBufferPointer<UInt8>, _ a: KeyEntry, _ kb: UnsafeBufferPointer<UInt8>, _ b: KeyEntry) -> Int {
+    static func compare(
+        _ ka: UnsafeBufferPointer<UInt8>, _ a: KeyEntry, _ kb: UnsafeBufferPointer<UInt8>, _ b: KeyEntry
+    ) -> Int {
         let n = Int(min(a.keyLength, b.keyLength))
         let pa = ka.baseAddress! + Int(a.keyStart)
         let pb = kb.baseAddress! + Int(b.keyStart)
@@ -138,7 +143,8 @@ struct KeyIndex {
         keyBytes.withUnsafeBufferPointer { k in
             var i = 1
             while i < entries.count && found.count < limit {
-                let a = entries[i - 1], b = entries[i]
+                let a = entries[i - 1]
+                let b = entries[i]
                 if a.keyHash == b.keyHash && KeyIndex.compare(k, a, k, b) == 0 {
                     found.append(a.line <= b.line ? (a, b) : (b, a))
                 }
@@ -177,13 +183,19 @@ extension KeyIndex {
         var result = KeyMatch()
         old.keyBytes.withUnsafeBufferPointer { ko in
             new.keyBytes.withUnsafeBufferPointer { kn in
-                let a = old.entries, b = new.entries
-                var i = 0, j = 0
+                let a = old.entries
+                let b = new.entries
+                var i = 0
+                var j = 0
                 while i < a.count && j < b.count {
-                    let x = a[i], y = b[j]
+                    let x = a[i]
+                    let y = b[j]
                     let order: Int
-                    if x.keyHash != y.keyHash { order = x.keyHash < y.keyHash ? -1 : 1 }
-                    else { order = compare(ko, x, kn, y) }
+                    if x.keyHash != y.keyHash {
+                        order = x.keyHash < y.keyHash ? -1 : 1
+                    } else {
+                        order = compare(ko, x, kn, y)
+                    }
                     if order < 0 {
                         result.onlyOld.append(i)
                         i += 1
@@ -196,8 +208,14 @@ extension KeyIndex {
                         j += 1
                     }
                 }
-                while i < a.count { result.onlyOld.append(i); i += 1 }
-                while j < b.count { result.onlyNew.append(j); j += 1 }
+                while i < a.count {
+                    result.onlyOld.append(i)
+                    i += 1
+                }
+                while j < b.count {
+                    result.onlyNew.append(j)
+                    j += 1
+                }
             }
         }
         return result

@@ -42,17 +42,20 @@ struct RowSet {
             // The common case: one key column, taken from the row as it is.
             var key = row[keyPositions[0]]
             key.withUTF8 { bytes in
-                index.append(partCount: 1, part: { _ in bytes }, rowHash: h, location: Int64(start), length: length,
-                             line: line, source: source)
+                index.append(
+                    partCount: 1, part: { _ in bytes }, rowHash: h, location: Int64(start), length: length,
+                    line: line, source: source)
             }
             return
         }
         arena.withUnsafeBufferPointer { buffer in
             let starts = RowSet.fieldStarts(buffer, at: start, count: row.count)
-            index.append(partCount: keyPositions.count, part: { k in
-                let s = starts[keyPositions[k]]
-                return UnsafeBufferPointer(rebasing: buffer[s.0..<(s.0 + s.1)])
-            }, rowHash: h, location: Int64(start), length: length, line: line, source: source)
+            index.append(
+                partCount: keyPositions.count,
+                part: { k in
+                    let s = starts[keyPositions[k]]
+                    return UnsafeBufferPointer(rebasing: buffer[s.0..<(s.0 + s.1)])
+                }, rowHash: h, location: Int64(start), length: length, line: line, source: source)
         }
     }
 
@@ -61,7 +64,8 @@ struct RowSet {
         let start = arena.count
         arena.append(contentsOf: other.rawRow(entry))
         let keyStart = index.keyBytes.count
-        index.keyBytes.append(contentsOf: other.index.keyBytes[Int(entry.keyStart)..<Int(entry.keyStart + entry.keyLength)])
+        index.keyBytes.append(
+            contentsOf: other.index.keyBytes[Int(entry.keyStart)..<Int(entry.keyStart + entry.keyLength)])
         var copy = entry
         copy.location = Int64(start)
         copy.keyStart = UInt32(keyStart)
@@ -150,11 +154,15 @@ struct RowSet {
     }
 
     /// Whether key `a` sorts before key `b` (component-wise byte order).
-    static func keyLess(_ ka: UnsafeBufferPointer<UInt8>, _ a: KeyEntry, _ kb: UnsafeBufferPointer<UInt8>, _ b: KeyEntry,
-                        parts: Int) -> Bool {
+    static func keyLess(
+        _ ka: UnsafeBufferPointer<UInt8>, _ a: KeyEntry, _ kb: UnsafeBufferPointer<UInt8>, _ b: KeyEntry,
+        parts: Int
+    ) -> Bool {
         if parts == 1 { return KeyIndex.compare(ka, a, kb, b) < 0 }
-        var i = Int(a.keyStart), j = Int(b.keyStart)
-        let endA = i + Int(a.keyLength), endB = j + Int(b.keyLength)
+        var i = Int(a.keyStart)
+        var j = Int(b.keyStart)
+        let endA = i + Int(a.keyLength)
+        let endB = j + Int(b.keyLength)
         while i < endA && j < endB {
             let na = readLength(ka, at: i)
             let nb = readLength(kb, at: j)

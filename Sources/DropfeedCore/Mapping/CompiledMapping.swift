@@ -71,15 +71,19 @@ struct CompiledMapping: @unchecked Sendable {
         var out: [ConfigProblem] = []
         func check(_ name: String, _ path: String) {
             if !header.contains(name) {
-                out.append(ConfigProblem(file: mapping.file, path: path,
-                                         message: "no source column `\(name)`" + suggestion(for: name, in: header)))
+                out.append(
+                    ConfigProblem(
+                        file: mapping.file, path: path,
+                        message: "no source column `\(name)`" + suggestion(for: name, in: header)))
             }
         }
         for (k, c) in mapping.conditions.enumerated() { check(c.column, "where[\(k)].column") }
         for (k, column) in mapping.columns.enumerated() {
             switch column.source {
             case .from(let list):
-                for (j, name) in list.enumerated() { check(name, list.count == 1 ? "columns[\(k)].from" : "columns[\(k)].from[\(j)]") }
+                for (j, name) in list.enumerated() {
+                    check(name, list.count == 1 ? "columns[\(k)].from" : "columns[\(k)].from[\(j)]")
+                }
             case .template(let t):
                 for name in t.placeholders { check(name, "columns[\(k)].template") }
             case .value: break
@@ -87,8 +91,10 @@ struct CompiledMapping: @unchecked Sendable {
             if let lookup = column.lookup {
                 check(lookup, "columns[\(k)].lookup")
                 if sourceKey.count != 1 {
-                    out.append(ConfigProblem(file: mapping.file, path: "columns[\(k)].lookup",
-                                             message: "lookup needs a single-column source key"))
+                    out.append(
+                        ConfigProblem(
+                            file: mapping.file, path: "columns[\(k)].lookup",
+                            message: "lookup needs a single-column source key"))
                 }
             }
         }
@@ -105,12 +111,13 @@ struct CompiledMapping: @unchecked Sendable {
             switch spec.source {
             case .from(let names): start = .columns(names.map(position))
             case .template(let t):
-                start = .template(t.parts.map {
-                    switch $0 {
-                    case .text(let s): return .text(s)
-                    case .placeholder(let name): return .column(position(name))
-                    }
-                })
+                start = .template(
+                    t.parts.map {
+                        switch $0 {
+                        case .text(let s): return .text(s)
+                        case .placeholder(let name): return .column(position(name))
+                        }
+                    })
             case .value(let v): start = .constant(v)
             }
             return CompiledColumn(spec: spec, start: start, lookup: spec.lookup.map(position))
@@ -174,7 +181,9 @@ struct CompiledMapping: @unchecked Sendable {
                 value = v
             }
             if let target = column.lookup, !value.isEmpty {
-                if let found = lookup(value, target) { value = found } else {
+                if let found = lookup(value, target) {
+                    value = found
+                } else {
                     value = ""
                     lookupMisses += 1
                 }
@@ -187,7 +196,9 @@ struct CompiledMapping: @unchecked Sendable {
                 value = d
             }
             if let date = column.date {
-                if let converted = date.convert(value) { value = converted } else if failure == nil {
+                if let converted = date.convert(value) {
+                    value = converted
+                } else if failure == nil {
                     failure = "`\(column.name)`: `\(value)` is not a date like \(date.from)"
                 }
             }
@@ -199,13 +210,16 @@ struct CompiledMapping: @unchecked Sendable {
         let encoding = mapping.output.dialect.encoding
         if failure == nil, encoding == .windows1252 || encoding == .iso88591 {
             for (k, value) in out.enumerated() where !isRepresentable(value, in: encoding) {
-                failure = "`\(columns[k].name)`: `\(value)` cannot be written in \(encoding.rawValue) (add the ascii transform)"
+                failure =
+                    "`\(columns[k].name)`: `\(value)` cannot be written in \(encoding.rawValue) (add the ascii transform)"
                 break
             }
         }
         if let failure { return .rejected(key: key.contains("") ? nil : key, reason: failure) }
         for position in required where out[position].isEmpty {
-            return .rejected(key: key.contains("") ? nil : key, reason: "required column `\(mapping.columns[position].name)` is empty")
+            return .rejected(
+                key: key.contains("") ? nil : key,
+                reason: "required column `\(mapping.columns[position].name)` is empty")
         }
         if let k = keyPositions.first(where: { out[$0].isEmpty }) {
             return .rejected(key: nil, reason: "key column `\(mapping.columns[k].name)` is empty")
@@ -231,8 +245,10 @@ func apply(_ transform: Transform, to value: String) -> String {
 func trimmed(_ value: String) -> String {
     let scalars = value.unicodeScalars
     guard let first = scalars.first, let last = scalars.last,
-          isWhiteSpace(first) || isWhiteSpace(last) else { return value }
-    var start = scalars.startIndex, end = scalars.endIndex
+        isWhiteSpace(first) || isWhiteSpace(last)
+    else { return value }
+    var start = scalars.startIndex
+    var end = scalars.endIndex
     while start < end && isWhiteSpace(scalars[start]) { start = scalars.index(after: start) }
     while end > start && isWhiteSpace(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
     return String(scalars[start..<end])

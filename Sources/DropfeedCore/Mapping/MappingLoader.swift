@@ -4,7 +4,8 @@ import Foundation
 enum MappingLoader {
     static func load(path: String, displayName: String, log: ProblemLog) -> Mapping? {
         guard let root = loadConfigNode(path: path, displayName: displayName, log: log),
-              var object = ObjectReader(root, path: "", log: log) else { return nil }
+            var object = ObjectReader(root, path: "", log: log)
+        else { return nil }
         let before = log.problems.count
         checkVersion(&object)
         let key = object.stringList("key", required: true) ?? []
@@ -41,13 +42,17 @@ enum MappingLoader {
                 log.add("output.file", "mode \"both\" writes two files a run: put {kind} in the name")
             }
             if output.action == nil && output.deletes == .row && output.mode != .full {
-                log.add("output.deletes", "deletes: \"row\" needs an action column to tell deletes apart (set output.action, or use \"omit\" or {set: …})")
+                log.add(
+                    "output.deletes",
+                    "deletes: \"row\" needs an action column to tell deletes apart (set output.action, or use \"omit\" or {set: …})"
+                )
             }
         }
         guard log.problems.count == before, let output, let safety, !columns.isEmpty else { return nil }
         let bytes = FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
-        return Mapping(file: displayName, key: key, conditions: conditions, columns: columns, required: required,
-                       output: output, safety: safety, digest: SHA256.hex(bytes))
+        return Mapping(
+            file: displayName, key: key, conditions: conditions, columns: columns, required: required,
+            output: output, safety: safety, digest: SHA256.hex(bytes))
     }
 
     static func checkVersion(_ object: inout ObjectReader) {
@@ -55,7 +60,9 @@ enum MappingLoader {
             if !object.has("version") { object.log.add("version", "required (write `version: 1`)") }
             return
         }
-        if version != 1 { object.log.add("version", "unsupported version \(formatNumber(version)) (this dropfeed reads version 1)") }
+        if version != 1 {
+            object.log.add("version", "unsupported version \(formatNumber(version)) (this dropfeed reads version 1)")
+        }
     }
 
     private static func readConditions(_ object: inout ObjectReader) -> [Condition] {
@@ -73,7 +80,9 @@ enum MappingLoader {
             if let list = c.stringList("in", allowEmpty: true) { tests.append(.isIn(Set(list))) }
             if let list = c.stringList("notIn", allowEmpty: true) { tests.append(.notIn(Set(list))) }
             if let regex = c.string("matches") {
-                do { tests.append(.matches(try Pattern(regex))) } catch { object.log.add("\(path).matches", "\(error)") }
+                do { tests.append(.matches(try Pattern(regex))) } catch {
+                    object.log.add("\(path).matches", "\(error)")
+                }
             }
             if let flag = c.bool("notEmpty") { tests.append(.notEmpty(flag)) }
             if let value = c.string("equals") { tests.append(.equals(value)) }
@@ -107,7 +116,9 @@ enum MappingLoader {
             var sources: [ValueSource] = []
             if let from = c.stringList("from") { sources.append(.from(from)) }
             if let text = c.string("template") {
-                do { sources.append(.template(try Template(text))) } catch { object.log.add("\(path).template", "\(error)") }
+                do { sources.append(.template(try Template(text))) } catch {
+                    object.log.add("\(path).template", "\(error)")
+                }
             }
             if let value = c.string("value") { sources.append(.value(value)) }
             if given.count != 1 {
@@ -119,7 +130,9 @@ enum MappingLoader {
                 if case .object(let pairs) = node {
                     var m: [String: String] = [:]
                     for (key, value) in pairs {
-                        if case .string(let s) = value { m[key] = s } else {
+                        if case .string(let s) = value {
+                            m[key] = s
+                        } else {
                             object.log.add("\(path).map.\(key)", "expected a string, found \(value.typeName)")
                         }
                     }
@@ -132,18 +145,23 @@ enum MappingLoader {
             var date: DateConversion?
             if let node = c.node("date") {
                 if var d = ObjectReader(node, path: "\(path).date", log: object.log) {
-                    let from = d.string("from", required: true), to = d.string("to", required: true)
+                    let from = d.string("from", required: true)
+                    let to = d.string("to", required: true)
                     d.finish()
                     if let from, let to {
-                        do { date = try DateConversion(from: from, to: to) } catch { object.log.add("\(path).date", "\(error)") }
+                        do { date = try DateConversion(from: from, to: to) } catch {
+                            object.log.add("\(path).date", "\(error)")
+                        }
                     }
                 }
             }
             let transforms = readTransforms(c.node("transform"), path: "\(path).transform", log: object.log)
             c.finish()
             if let name, let source = sources.first, sources.count == 1 {
-                out.append(ColumnSpec(name: name, source: source, lookup: lookup, map: map, defaultValue: defaultValue,
-                                      date: date, transforms: transforms))
+                out.append(
+                    ColumnSpec(
+                        name: name, source: source, lookup: lookup, map: map, defaultValue: defaultValue,
+                        date: date, transforms: transforms))
             }
         }
         return (out, declared)
@@ -177,9 +195,12 @@ enum MappingLoader {
                 if t.has("truncate") {
                     if let n = t.integer("truncate", min: 1) { out.append(.truncate(n)) }
                 } else if t.has("replace") {
-                    let regex = t.string("replace"), with = t.string("with", required: true)
+                    let regex = t.string("replace")
+                    let with = t.string("with", required: true)
                     if let regex, let with {
-                        do { out.append(.replace(try Pattern(regex), with: with)) } catch { log.add("\(itemPath).replace", "\(error)") }
+                        do { out.append(.replace(try Pattern(regex), with: with)) } catch {
+                            log.add("\(itemPath).replace", "\(error)")
+                        }
                     }
                 } else {
                     log.add(itemPath, "expected { truncate: N } or { replace: REGEX, with: TEXT }")
@@ -208,7 +229,9 @@ enum MappingLoader {
         var dialect = CSVWriteOptions()
         if let header = o.bool("header") { dialect.header = header }
         if let d = o.string("delimiter") {
-            if let byte = CSVReadOptions.delimiter(named: d) { dialect.delimiter = byte } else {
+            if let byte = CSVReadOptions.delimiter(named: d) {
+                dialect.delimiter = byte
+            } else {
                 log.add(o.child("delimiter"), "must be one ASCII character such as , ; | or \\t")
             }
         }
@@ -216,7 +239,9 @@ enum MappingLoader {
         if let l = o.choice("lineEnding", LineEnding.self, choices: ["crlf", "lf"]) { dialect.lineEnding = l }
         if let bom = o.bool("bom") { dialect.bom = bom }
         if let e = o.string("encoding") {
-            if let encoding = TextEncoding(name: e) { dialect.encoding = encoding } else {
+            if let encoding = TextEncoding(name: e) {
+                dialect.encoding = encoding
+            } else {
                 log.add(o.child("encoding"), "unknown encoding `\(e)` (utf-8, windows-1252, iso-8859-1, utf-16)")
             }
         }
@@ -225,8 +250,9 @@ enum MappingLoader {
             if case .bool(false) = node {
                 action = nil
             } else if var a = ObjectReader(node, path: o.child("action"), log: log) {
-                action = ActionSpec(column: a.string("column") ?? "action", add: a.string("add") ?? "add",
-                                    update: a.string("update") ?? "update", delete: a.string("delete") ?? "delete")
+                action = ActionSpec(
+                    column: a.string("column") ?? "action", add: a.string("add") ?? "add",
+                    update: a.string("update") ?? "update", delete: a.string("delete") ?? "delete")
                 a.finish()
             }
         }
@@ -240,7 +266,9 @@ enum MappingLoader {
                     if let set = d.node("set"), case .object(let pairs) = set {
                         var values: [String: String] = [:]
                         for (k, v) in pairs {
-                            if case .string(let s) = v { values[k] = s } else {
+                            if case .string(let s) = v {
+                                values[k] = s
+                            } else {
                                 log.add("\(o.child("deletes")).set.\(k)", "expected a string, found \(v.typeName)")
                             }
                         }
@@ -274,8 +302,9 @@ enum MappingLoader {
         o.finish()
         // Returned even when a field had a problem, so the checks against the columns still run
         // (every problem is reported); `load` makes no mapping from it then.
-        return OutputSpec(fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
-                          formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger)
+        return OutputSpec(
+            fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
+            formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger)
     }
 
     static let fileFields = ["target", "date", "time", "kind", "seq"]
@@ -284,9 +313,13 @@ enum MappingLoader {
         do {
             let template = try Template(file)
             for name in template.placeholders where !fileFields.contains(name) {
-                log.add(path, "unknown field {\(name)} (use {target} {date} {time} {kind} {seq})" + suggestion(for: name, in: fileFields))
+                log.add(
+                    path,
+                    "unknown field {\(name)} (use {target} {date} {time} {kind} {seq})"
+                        + suggestion(for: name, in: fileFields))
             }
-            let literal = template.parts.compactMap { if case .text(let t) = $0 { return t } else { return nil } }.joined()
+            let literal = template.parts.compactMap { if case .text(let t) = $0 { return t } else { return nil } }
+                .joined()
             if literal.contains("/") || literal.contains("\\") || file.hasPrefix(".") {
                 log.add(path, "must be a plain file name, not a path")
             }

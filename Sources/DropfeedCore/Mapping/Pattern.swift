@@ -12,7 +12,8 @@ public struct Pattern: @unchecked Sendable {
         /// Compared as UTF-8 bytes (code points, as ICU does), not as `Character`s: Swift's
         /// canonical equivalence would make `é` equal `e\u{301}`, which the regex does not.
         case literal([UInt8], anchoredStart: Bool, anchoredEnd: Bool)
-        case characterClass(Set<Unicode.Scalar>, ranges: [ClosedRange<UInt32>], spaces: Bool, negated: Bool, repeated: Bool)
+        case characterClass(
+            Set<Unicode.Scalar>, ranges: [ClosedRange<UInt32>], spaces: Bool, negated: Bool, repeated: Bool)
         /// `TEXT.*` or `TEXT.*$`: from the first `TEXT` to the end. Exact only for values without
         /// line terminators (`.` does not match them); others go to the regex.
         case literalThenRest([UInt8], regex: NSRegularExpression)
@@ -43,12 +44,14 @@ public struct Pattern: @unchecked Sendable {
     /// For a character class: which ASCII bytes it holds (before negation), to replace in pure
     /// ASCII values byte by byte.
     private static func asciiTable(_ kind: Kind) -> [Bool]? {
-        guard case let .characterClass(set, ranges, spaces, _, _) = kind else { return nil }
+        guard case .characterClass(let set, let ranges, let spaces, _, _) = kind else { return nil }
         return (0..<128).map { b in Pattern.inClass(Unicode.Scalar(UInt8(b)), set, ranges, spaces) }
     }
 
-    private static func replacingASCII(_ value: String, _ table: [Bool], negated: Bool, repeated: Bool,
-                                       with template: String) -> String {
+    private static func replacingASCII(
+        _ value: String, _ table: [Bool], negated: Bool, repeated: Bool,
+        with template: String
+    ) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count)
         let replacement = Array(template.utf8)
@@ -76,12 +79,12 @@ public struct Pattern: @unchecked Sendable {
     /// Whether the pattern matches anywhere in `value` (anchors apply).
     public func matches(_ value: String) -> Bool {
         switch kind {
-        case let .literal(text, start, end):
+        case .literal(let text, let start, let end):
             var value = value
             return value.withUTF8 { Pattern.literalMatches(text, in: $0, anchoredStart: start, anchoredEnd: end) }
-        case let .characterClass(set, ranges, spaces, negated, _):
+        case .characterClass(let set, let ranges, let spaces, let negated, _):
             return value.unicodeScalars.contains { Pattern.inClass($0, set, ranges, spaces) != negated }
-        case let .literalThenRest(text, regex):
+        case .literalThenRest(let text, let regex):
             var value = value
             let found: Bool? = value.withUTF8 { bytes in
                 Pattern.hasLineTerminator(bytes) ? nil : Pattern.firstOccurrence(text, in: bytes) != nil
@@ -97,7 +100,7 @@ public struct Pattern: @unchecked Sendable {
         // `$0` and `\` in the replacement mean something to the regex: only it can apply them.
         let plainTemplate = !template.contains("$") && !template.contains("\\")
         switch kind {
-        case let .characterClass(set, ranges, spaces, negated, repeated) where plainTemplate:
+        case .characterClass(let set, let ranges, let spaces, let negated, let repeated) where plainTemplate:
             if value.isEmpty { return value }
             if let ascii = asciiClass, value.utf8.allSatisfy({ $0 < 0x80 }) {
                 return Pattern.replacingASCII(value, ascii, negated: negated, repeated: repeated, with: template)
@@ -118,10 +121,10 @@ public struct Pattern: @unchecked Sendable {
                 }
             }
             return changed ? String(decoding: out, as: UTF8.self) : value
-        case let .literal(text, false, false) where !text.isEmpty && plainTemplate:
+        case .literal(let text, false, false) where !text.isEmpty && plainTemplate:
             var value = value
             return value.withUTF8 { Pattern.replacingLiteral(text, in: $0, with: template) }
-        case let .literalThenRest(text, _) where plainTemplate:
+        case .literalThenRest(let text, _) where plainTemplate:
             var value = value
             let replaced: String?? = value.withUTF8 { bytes in
                 if Pattern.hasLineTerminator(bytes) { return .none }
@@ -155,7 +158,9 @@ public struct Pattern: @unchecked Sendable {
             let b = v[i]
             if b >= 0x0A && b <= 0x0D { return true }
             if b == 0xC2 && i + 1 < v.count && v[i + 1] == 0x85 { return true }
-            if b == 0xE2 && i + 2 < v.count && v[i + 1] == 0x80 && (v[i + 2] == 0xA8 || v[i + 2] == 0xA9) { return true }
+            if b == 0xE2 && i + 2 < v.count && v[i + 1] == 0x80 && (v[i + 2] == 0xA8 || v[i + 2] == 0xA9) {
+                return true
+            }
             i += 1
         }
         return false
@@ -173,28 +178,40 @@ public struct Pattern: @unchecked Sendable {
     /// The `TEXT` of `TEXT.*` / `TEXT.*$` when it is a plain literal without anchors.
     private static func literalThenRest(_ source: String) -> [UInt8]? {
         var prefix = source
-        if prefix.hasSuffix(".*$") { prefix.removeLast(3) } else if prefix.hasSuffix(".*") { prefix.removeLast(2) } else { return nil }
+        if prefix.hasSuffix(".*$") {
+            prefix.removeLast(3)
+        } else if prefix.hasSuffix(".*") {
+            prefix.removeLast(2)
+        } else {
+            return nil
+        }
         guard !prefix.isEmpty, !prefix.hasSuffix("\\"), !prefix.hasSuffix("\\"),
-              case let .literal(text, false, false)? = literal(prefix), !text.isEmpty else { return nil }
+            case .literal(let text, false, false)? = literal(prefix), !text.isEmpty
+        else { return nil }
         return text
     }
 
     @inline(__always)
-    private static func inClass(_ s: Unicode.Scalar, _ set: Set<Unicode.Scalar>, _ ranges: [ClosedRange<UInt32>],
-                                _ spaces: Bool) -> Bool {
+    private static func inClass(
+        _ s: Unicode.Scalar, _ set: Set<Unicode.Scalar>, _ ranges: [ClosedRange<UInt32>],
+        _ spaces: Bool
+    ) -> Bool {
         set.contains(s) || ranges.contains { $0.contains(s.value) } || (spaces && isWhiteSpace(s))
     }
 
     /// Whether `text` occurs in `value` as the anchors ask. ICU's `$` (without multiline) matches
     /// at the end and also before one final line terminator (`\n` `\r\n` `\r` VT FF NEL LS PS).
-    private static func literalMatches(_ text: [UInt8], in value: UnsafeBufferPointer<UInt8>,
-                                       anchoredStart: Bool, anchoredEnd: Bool) -> Bool {
+    private static func literalMatches(
+        _ text: [UInt8], in value: UnsafeBufferPointer<UInt8>,
+        anchoredStart: Bool, anchoredEnd: Bool
+    ) -> Bool {
         let n = text.count
         func occurs(at offset: Int) -> Bool {
             offset >= 0 && offset + n <= value.count && (0..<n).allSatisfy { value[offset + $0] == text[$0] }
         }
         if anchoredEnd {
-            return endPositions(value).contains { end in anchoredStart ? end == n && occurs(at: 0) : occurs(at: end - n) }
+            return endPositions(value).contains { end in anchoredStart ? end == n && occurs(at: 0) : occurs(at: end - n)
+            }
         }
         if anchoredStart { return occurs(at: 0) }
         if n == 0 { return true }
@@ -207,12 +224,16 @@ public struct Pattern: @unchecked Sendable {
         if c >= 2 && v[c - 2] == 0x0D && v[c - 1] == 0x0A { return [c, c - 2] }
         if c >= 1 && (0x0A...0x0D).contains(v[c - 1]) { return [c, c - 1] }
         if c >= 2 && v[c - 2] == 0xC2 && v[c - 1] == 0x85 { return [c, c - 2] }
-        if c >= 3 && v[c - 3] == 0xE2 && v[c - 2] == 0x80 && (v[c - 1] == 0xA8 || v[c - 1] == 0xA9) { return [c, c - 3] }
+        if c >= 3 && v[c - 3] == 0xE2 && v[c - 2] == 0x80 && (v[c - 1] == 0xA8 || v[c - 1] == 0xA9) {
+            return [c, c - 3]
+        }
         return [c]
     }
 
     /// Every non-overlapping occurrence of `text` (non-empty) replaced by `template`, left to right.
-    private static func replacingLiteral(_ text: [UInt8], in value: UnsafeBufferPointer<UInt8>, with template: String) -> String {
+    private static func replacingLiteral(_ text: [UInt8], in value: UnsafeBufferPointer<UInt8>, with template: String)
+        -> String
+    {
         let n = text.count
         var out: [UInt8] = []
         out.reserveCapacity(value.count)
@@ -229,7 +250,9 @@ public struct Pattern: @unchecked Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static let special: Set<Unicode.Scalar> = ["\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$"]
+    private static let special: Set<Unicode.Scalar> = [
+        "\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$",
+    ]
 
     /// `^abc$`, `@example\.com$`…: only literal characters and `\`-escaped punctuation.
     private static func literal(_ source: String) -> Kind? {
@@ -246,7 +269,8 @@ public struct Pattern: @unchecked Sendable {
         while i < chars.count {
             let c = chars[i]
             if c == "\\" {
-                guard i + 1 < chars.count, special.contains(chars[i + 1]) || chars[i + 1] == "-" || chars[i + 1] == "@" else { return nil }
+                guard i + 1 < chars.count, special.contains(chars[i + 1]) || chars[i + 1] == "-" || chars[i + 1] == "@"
+                else { return nil }
                 text.append(chars[i + 1])
                 i += 2
                 continue
@@ -265,7 +289,8 @@ public struct Pattern: @unchecked Sendable {
         // A bare `\s`, `\s+`, `\S`, `\S+` is the same class without brackets.
         switch source {
         case "\\s", "\\s+", "\\S", "\\S+":
-            return .characterClass([], ranges: [], spaces: true, negated: source.hasPrefix("\\S"), repeated: source.hasSuffix("+"))
+            return .characterClass(
+                [], ranges: [], spaces: true, negated: source.hasPrefix("\\S"), repeated: source.hasSuffix("+"))
         default:
             break
         }
@@ -295,11 +320,16 @@ public struct Pattern: @unchecked Sendable {
                 guard i + 1 < chars.count else { return nil }
                 let e = chars[i + 1]
                 switch e {
-                case "s": spaces = true; i += 2; continue
+                case "s":
+                    spaces = true
+                    i += 2
+                    continue
                 case "x":
                     // `\\xHH`: the code point HH.
-                    guard i + 3 < chars.count, let v = UInt32(String(String.UnicodeScalarView(chars[(i + 2)...(i + 3)])), radix: 16),
-                          let scalar = Unicode.Scalar(v) else { return nil }
+                    guard i + 3 < chars.count,
+                        let v = UInt32(String(String.UnicodeScalarView(chars[(i + 2)...(i + 3)])), radix: 16),
+                        let scalar = Unicode.Scalar(v)
+                    else { return nil }
                     c = scalar
                     i += 3
                 default:
@@ -314,8 +344,9 @@ public struct Pattern: @unchecked Sendable {
                 if upper == "\\" {
                     // `\\xHH` may end a range; any other escaped end (`[ -\\^]`) is left to the regex.
                     guard i + 5 < chars.count, chars[i + 3] == "x",
-                          let v = UInt32(String(String.UnicodeScalarView(chars[(i + 4)...(i + 5)])), radix: 16),
-                          let scalar = Unicode.Scalar(v) else { return nil }
+                        let v = UInt32(String(String.UnicodeScalarView(chars[(i + 4)...(i + 5)])), radix: 16),
+                        let scalar = Unicode.Scalar(v)
+                    else { return nil }
                     upper = scalar
                     next = i + 6
                 }

@@ -37,7 +37,9 @@ public struct Template: Sendable, Equatable {
                 parts.append(.placeholder(name))
                 chars = chars[chars.index(after: close)...]
             } else if c == "}" {
-                guard chars.first == "}" else { throw TemplateError(message: "lone `}` in template `\(source)` (write `}}`)") }
+                guard chars.first == "}" else {
+                    throw TemplateError(message: "lone `}` in template `\(source)` (write `}}`)")
+                }
                 chars.removeFirst()
                 text.append("}")
             } else {
@@ -89,7 +91,9 @@ public struct DateConversion: Sendable, Equatable {
         input = try DateConversion.tokens(from)
         output = try DateConversion.tokens(to)
         let has = { (tokens: [Token], wanted: [Token]) in tokens.contains { wanted.contains($0) } }
-        for (needed, label) in [([Token.year4, .year2], "year"), ([.month2, .month1, .monthName], "month"), ([.day2, .day1], "day")]
+        for (needed, label) in [
+            ([Token.year4, .year2], "year"), ([.month2, .month1, .monthName], "month"), ([.day2, .day1], "day"),
+        ]
         where has(output, needed) && !has(input, needed) {
             throw TemplateError(message: "date output `\(to)` uses a \(label) that input `\(from)` does not have")
         }
@@ -118,22 +122,26 @@ public struct DateConversion: Sendable, Equatable {
             }
             var run = 1
             while i + run < chars.count && chars[i + run] == c { run += 1 }
-            let token: Token? = switch (c, run) {
-            case ("y", 4): .year4
-            case ("y", 2): .year2
-            case ("M", 3): .monthName
-            case ("M", 2): .month2
-            case ("M", 1): .month1
-            case ("d", 2): .day2
-            case ("d", 1): .day1
-            case ("H", 2): .hour2
-            case ("H", 1): .hour1
-            case ("m", 2): .minute2
-            case ("s", 2): .second2
-            default: nil
-            }
+            let token: Token? =
+                switch (c, run) {
+                case ("y", 4): .year4
+                case ("y", 2): .year2
+                case ("M", 3): .monthName
+                case ("M", 2): .month2
+                case ("M", 1): .month1
+                case ("d", 2): .day2
+                case ("d", 1): .day1
+                case ("H", 2): .hour2
+                case ("H", 1): .hour1
+                case ("m", 2): .minute2
+                case ("s", 2): .second2
+                default: nil
+                }
             guard let token else {
-                throw TemplateError(message: "unsupported date field `\(String(repeating: c, count: run))` in `\(pattern)` (use yyyy yy MM M MMM dd d HH H mm ss)")
+                throw TemplateError(
+                    message:
+                        "unsupported date field `\(String(repeating: c, count: run))` in `\(pattern)` (use yyyy yy MM M MMM dd d HH H mm ss)"
+                )
             }
             tokens.append(token)
             i += run
@@ -144,11 +152,17 @@ public struct DateConversion: Sendable, Equatable {
     /// The reformatted value, or nil when `value` does not match the input pattern exactly.
     public func convert(_ value: String) -> String? {
         if value.isEmpty { return "" }
-        var year = 2000, month = 1, day = 1, hour = 0, minute = 0, second = 0
+        var year = 2000
+        var month = 1
+        var day = 1
+        var hour = 0
+        var minute = 0
+        var second = 0
         let chars = Array(value.utf8)
         var i = 0
         func digits(_ min: Int, _ max: Int) -> Int? {
-            var n = 0, count = 0
+            var n = 0
+            var count = 0
             while count < max && i < chars.count && chars[i] >= 0x30 && chars[i] <= 0x39 {
                 n = n * 10 + Int(chars[i] - 0x30)
                 i += 1
@@ -158,20 +172,41 @@ public struct DateConversion: Sendable, Equatable {
         }
         for token in input {
             switch token {
-            case .year4: guard let v = digits(4, 4) else { return nil }; year = v
-            case .year2: guard let v = digits(2, 2) else { return nil }; year = v < 70 ? 2000 + v : 1900 + v
-            case .month2: guard let v = digits(2, 2) else { return nil }; month = v
-            case .month1: guard let v = digits(1, 2) else { return nil }; month = v
-            case .day2: guard let v = digits(2, 2) else { return nil }; day = v
-            case .day1: guard let v = digits(1, 2) else { return nil }; day = v
-            case .hour2: guard let v = digits(2, 2) else { return nil }; hour = v
-            case .hour1: guard let v = digits(1, 2) else { return nil }; hour = v
-            case .minute2: guard let v = digits(2, 2) else { return nil }; minute = v
-            case .second2: guard let v = digits(2, 2) else { return nil }; second = v
+            case .year4:
+                guard let v = digits(4, 4) else { return nil }
+                year = v
+            case .year2:
+                guard let v = digits(2, 2) else { return nil }
+                year = v < 70 ? 2000 + v : 1900 + v
+            case .month2:
+                guard let v = digits(2, 2) else { return nil }
+                month = v
+            case .month1:
+                guard let v = digits(1, 2) else { return nil }
+                month = v
+            case .day2:
+                guard let v = digits(2, 2) else { return nil }
+                day = v
+            case .day1:
+                guard let v = digits(1, 2) else { return nil }
+                day = v
+            case .hour2:
+                guard let v = digits(2, 2) else { return nil }
+                hour = v
+            case .hour1:
+                guard let v = digits(1, 2) else { return nil }
+                hour = v
+            case .minute2:
+                guard let v = digits(2, 2) else { return nil }
+                minute = v
+            case .second2:
+                guard let v = digits(2, 2) else { return nil }
+                second = v
             case .monthName:
                 guard i + 3 <= chars.count else { return nil }
                 let name = String(decoding: chars[i..<(i + 3)], as: UTF8.self)
-                guard let index = DateConversion.monthNames.firstIndex(where: { $0.lowercased() == name.lowercased() }) else { return nil }
+                guard let index = DateConversion.monthNames.firstIndex(where: { $0.lowercased() == name.lowercased() })
+                else { return nil }
                 month = index + 1
                 i += 3
             case .literal(let c):
@@ -181,7 +216,8 @@ public struct DateConversion: Sendable, Equatable {
             }
         }
         guard i == chars.count, (1...12).contains(month), hour < 24, minute < 60, second < 60,
-              day >= 1, day <= DateConversion.daysIn(month: month, year: year) else { return nil }
+            day >= 1, day <= DateConversion.daysIn(month: month, year: year)
+        else { return nil }
         var out = ""
         func pad(_ n: Int, _ width: Int) -> String {
             let s = String(n)

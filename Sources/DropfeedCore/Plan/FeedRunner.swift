@@ -49,7 +49,8 @@ public struct UnknownTargetError: CodedError {
     }
     public var exitCode: ExitCode { .usage }
     public var description: String {
-        "no target `\(name)` in the config" + suggestion(for: name, in: known) + " (targets: \(known.joined(separator: ", ")))"
+        "no target `\(name)` in the config" + suggestion(for: name, in: known)
+            + " (targets: \(known.joined(separator: ", ")))"
     }
 }
 
@@ -70,8 +71,9 @@ public final class FeedRunner: @unchecked Sendable {
 
     /// Runs the pipeline; never throws: every failure is in the report, with its exit code.
     public func execute() -> RunReport {
-        var report = RunReport(command: options.command.rawValue, runId: clock.runId, startedAt: clock.iso,
-                               sourcePath: config.source.displayPath)
+        var report = RunReport(
+            command: options.command.rawValue, runId: clock.runId, startedAt: clock.iso,
+            sourcePath: config.source.displayPath)
         let isRun = options.command == .run
         let selected: [TargetConfig]
         var lock: StateLock?
@@ -93,7 +95,8 @@ public final class FeedRunner: @unchecked Sendable {
             do {
                 guard let journal = try state.pendingJournal() else { continue }
                 if isRun {
-                    recovered[target.name] = try deliver(journal: journal, state: state, target: target, recovering: true)
+                    recovered[target.name] = try deliver(
+                        journal: journal, state: state, target: target, recovering: true)
                 } else {
                     recovered[target.name] = journal.files.filter { $0.delivered != true }.map(\.name)
                 }
@@ -119,12 +122,14 @@ public final class FeedRunner: @unchecked Sendable {
                 report.error = "\(error)"
                 report.errorCode = ExitCode(for: error)
                 report.targets = selected.map { target in
-                    finished[target.name] ?? {
-                        var o = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
-                        o.error = "not run: the source failed its checks"
-                        o.recovered = recovered[target.name] ?? []
-                        return o
-                    }()
+                    finished[target.name]
+                        ?? {
+                            var o = TargetOutcome(
+                                name: target.name, status: .failed, destination: target.deliver.description)
+                            o.error = "not run: the source failed its checks"
+                            o.recovered = recovered[target.name] ?? []
+                            return o
+                        }()
                 }
                 return report
             }
@@ -147,7 +152,10 @@ public final class FeedRunner: @unchecked Sendable {
     private func trace<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
         guard traceEnabled else { return try body() }
         let start = Date()
-        defer { FileHandle.standardError.write(Data("trace: \(phase): \(String(format: "%.3f", Date().timeIntervalSince(start))) s\n".utf8)) }
+        defer {
+            FileHandle.standardError.write(
+                Data("trace: \(phase): \(String(format: "%.3f", Date().timeIntervalSince(start))) s\n".utf8))
+        }
         return try body()
     }
 
@@ -168,10 +176,13 @@ public final class FeedRunner: @unchecked Sendable {
             lookups = lookups || target.mapping.columns.contains { $0.lookup != nil }
         }
         let table = try SourceTable(source: config.source, needed: needed, buildLookup: lookups)
-        let problems = targets.flatMap { CompiledMapping.problems($0.mapping, header: table.header, sourceKey: config.source.key) }
+        let problems = targets.flatMap {
+            CompiledMapping.problems($0.mapping, header: table.header, sourceKey: config.source.key)
+        }
         if !problems.isEmpty {
-            throw DataError("the source \(config.source.displayPath) does not have the columns the mappings need "
-                + "(did the export change shape?):\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
+            throw DataError(
+                "the source \(config.source.displayPath) does not have the columns the mappings need "
+                    + "(did the export change shape?):\n" + problems.map { "  \($0)" }.joined(separator: "\n"))
         }
         return table
     }
@@ -190,14 +201,19 @@ public final class FeedRunner: @unchecked Sendable {
     private func checkSourceGates(_ table: SourceTable) throws {
         let source = config.source
         if let minRows = source.minRows, table.rowCount < minRows {
-            throw DataError("source gate minRows: \(source.displayPath) has \(table.rowCount) rows, fewer than \(minRows); nothing was sent")
+            throw DataError(
+                "source gate minRows: \(source.displayPath) has \(table.rowCount) rows, fewer than \(minRows); nothing was sent"
+            )
         }
         if let limit = source.maxShrinkPercent, let bytes = try? FileSystem.read(sourceRecordPath),
-           let last = try? JSONDecoder().decode(SourceRecord.self, from: Data(bytes)), last.rows > 0 {
+            let last = try? JSONDecoder().decode(SourceRecord.self, from: Data(bytes)), last.rows > 0
+        {
             let shrink = Double(last.rows - table.rowCount) * 100 / Double(last.rows)
             if shrink > limit {
-                throw DataError("source gate maxShrinkPercent: \(source.displayPath) shrank from \(last.rows) to \(table.rowCount) rows "
-                    + "(\(formatNumber((shrink * 10).rounded() / 10))%, limit \(formatNumber(limit))%); nothing was sent")
+                throw DataError(
+                    "source gate maxShrinkPercent: \(source.displayPath) shrank from \(last.rows) to \(table.rowCount) rows "
+                        + "(\(formatNumber((shrink * 10).rounded() / 10))%, limit \(formatNumber(limit))%); nothing was sent"
+                )
             }
         }
     }
@@ -226,17 +242,19 @@ public final class FeedRunner: @unchecked Sendable {
             guard case .success(let snapshot?)? = previous[k], snapshot.1.inputDigest == digests[k] else { return nil }
             return MappingPass.Reuse(snapshot.0)
         }
-        let mapped = Slots(trace("mapping pass") {
-            MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }, reuse: reuse)
-        })
+        let mapped = Slots(
+            trace("mapping pass") {
+                MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }, reuse: reuse)
+            })
         let work: @Sendable (Int) -> Void = { k in
             let target = targets[k]
             var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
             do {
                 let snapshot = try previous[k]!.get()
-                let planner = TargetPlanner(target: target, mapped: mapped.take(k), clock: self.clock,
-                                            allowDeletes: self.options.allowDeletes, stateDir: self.config.stateDir,
-                                            inputDigest: digests[k], previous: snapshot)
+                let planner = TargetPlanner(
+                    target: target, mapped: mapped.take(k), clock: self.clock,
+                    allowDeletes: self.options.allowDeletes, stateDir: self.config.stateDir,
+                    inputDigest: digests[k], previous: snapshot)
                 slots[k] = planner.prepare(filesFolder: self.filesFolder(for: target))
             } catch {
                 outcome.error = "\(error)"
@@ -259,8 +277,10 @@ public final class FeedRunner: @unchecked Sendable {
     /// export's header and dialect, the key, and this program's version.
     private func inputDigest(for target: TargetConfig, table: SourceTable) -> String {
         let source = config.source
-        let parts = [dropfeedVersion, target.mapping.digest, table.header.joined(separator: "\u{1F}"),
-                     source.key.joined(separator: "\u{1F}"), String(source.options.delimiter), source.options.encoding.rawValue]
+        let parts = [
+            dropfeedVersion, target.mapping.digest, table.header.joined(separator: "\u{1F}"),
+            source.key.joined(separator: "\u{1F}"), String(source.options.delimiter), source.options.encoding.rawValue,
+        ]
         return SHA256.hex(Array(parts.joined(separator: "\u{1E}").utf8))
     }
 
@@ -283,7 +303,9 @@ public final class FeedRunner: @unchecked Sendable {
             return
         }
         let state = TargetState(stateDir: config.stateDir, target: target.name)
-        guard let snapshot = prepared.newSnapshot, let meta = prepared.meta, let folder = prepared.filesFolder else { return }
+        guard let snapshot = prepared.newSnapshot, let meta = prepared.meta, let folder = prepared.filesFolder else {
+            return
+        }
         do {
             if prepared.outcome.files.isEmpty {
                 try FileSystem.remove(folder)
@@ -294,8 +316,13 @@ public final class FeedRunner: @unchecked Sendable {
                 prepared.outcome.status = .unchanged
                 return
             }
-            let journal = Journal(runId: clock.runId, target: target.name, time: clock.iso,
-                                  files: prepared.outcome.files.map { var f = $0; f.delivered = false; return f })
+            let journal = Journal(
+                runId: clock.runId, target: target.name, time: clock.iso,
+                files: prepared.outcome.files.map {
+                    var f = $0
+                    f.delivered = false
+                    return f
+                })
             try state.stage(journal: journal, filesFolder: folder, snapshot: snapshot, meta: meta)
         } catch {
             prepared.outcome.status = .failed
@@ -318,7 +345,9 @@ public final class FeedRunner: @unchecked Sendable {
     /// Delivers a journal's files that have not arrived, recording each arrival, then commits
     /// the snapshot. Returns the names delivered now.
     @discardableResult
-    private func deliver(journal: Journal, state: TargetState, target: TargetConfig, recovering: Bool) throws -> [String] {
+    private func deliver(journal: Journal, state: TargetState, target: TargetConfig, recovering: Bool) throws
+        -> [String]
+    {
         var journal = journal
         var sent: [String] = []
         if journal.files.contains(where: { $0.delivered != true }) {

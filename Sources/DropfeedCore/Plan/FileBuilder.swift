@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A data row of a delta file: its action and values.
@@ -89,8 +90,10 @@ struct FileBuilder {
     }
 
     /// Streams a CSV file to disk in the target's dialect, hashing it on the way.
-    private func write(name: String, kind: String, header: [String], rowCount: Int,
-                       row: (Int) -> [String]) throws -> FileRecord {
+    private func write(
+        name: String, kind: String, header: [String], rowCount: Int,
+        row: (Int) -> [String]
+    ) throws -> FileRecord {
         let path = folder + "/" + name
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateError("cannot write \(path): \(FileSystem.errnoText())") }

@@ -63,8 +63,10 @@ enum MappingPass {
         return out
     }
 
-    private static func map(_ table: SourceTable, _ mappings: [CompiledMapping], reuse: [Reuse?],
-                            rows: Range<Int>) -> [MappedRows] {
+    private static func map(
+        _ table: SourceTable, _ mappings: [CompiledMapping], reuse: [Reuse?],
+        rows: Range<Int>
+    ) -> [MappedRows] {
         var out = mappings.map {
             MappedRows(columns: $0.mapping.columnNames, keyPositions: $0.keyPositions, capacity: rows.count)
         }
@@ -94,7 +96,9 @@ enum MappingPass {
                     out[k].rejected += 1
                     if let key { out[k].rejectedKeys.insert(key) }
                     if out[k].rejections.count < MappedRows.keptRejections {
-                        out[k].rejections.append(Rejection(line: table.line(of: row), key: key?.joined(separator: ", ") ?? "", reason: reason))
+                        out[k].rejections.append(
+                            Rejection(
+                                line: table.line(of: row), key: key?.joined(separator: ", ") ?? "", reason: reason))
                     }
                 case .row(let mapped):
                     out[k].rows.append(mapped, line: table.line(of: row), source: link)

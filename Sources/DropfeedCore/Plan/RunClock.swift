@@ -23,7 +23,8 @@ public struct RunClock: Sendable {
         }
         day = pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2)
         time = pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2)
-        iso = "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
+        iso =
+            "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
         // The suffix is the real clock in milliseconds (fixed width, hex): run ids sort in the
         // order runs happened even within one second, and even when DROPFEED_NOW fixes the time.
         let millis = String(UInt64(max(0, Date().timeIntervalSince1970 * 1000)), radix: 16)

@@ -33,8 +33,9 @@ public final class SourceTable: @unchecked Sendable {
         keyColumns = source.key
         let missingKeys = source.key.filter { !reader.header.contains($0) }
         if !missingKeys.isEmpty {
-            throw DataError("\(source.displayPath): no key column \(missingKeys.map { "`\($0)`" }.joined(separator: ", "))"
-                + suggestion(for: missingKeys[0], in: reader.header))
+            throw DataError(
+                "\(source.displayPath): no key column \(missingKeys.map { "`\($0)`" }.joined(separator: ", "))"
+                    + suggestion(for: missingKeys[0], in: reader.header))
         }
         var kept = source.key
         for name in reader.header where needed.contains(name) && !kept.contains(name) { kept.append(name) }
@@ -75,8 +76,9 @@ public final class SourceTable: @unchecked Sendable {
         group.wait()
         sha256 = try digest.result()
         if !emptyKeyLines.isEmpty {
-            throw DataError("\(source.displayPath): empty key (\(source.key.joined(separator: ", "))) at line"
-                + (emptyKeyLines.count > 1 ? "s " : " ") + emptyKeyLines.map(String.init).joined(separator: ", "))
+            throw DataError(
+                "\(source.displayPath): empty key (\(source.key.joined(separator: ", "))) at line"
+                    + (emptyKeyLines.count > 1 ? "s " : " ") + emptyKeyLines.map(String.init).joined(separator: ", "))
         }
         try checkUniqueKeys(displayPath: source.displayPath, buildLookup: buildLookup)
     }
@@ -127,7 +129,9 @@ public final class SourceTable: @unchecked Sendable {
                     n = readLength(buffer, at: i)
                     i += 4
                 }
-                if k == column { return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<(i + n)]), as: UTF8.self) }
+                if k == column {
+                    return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<(i + n)]), as: UTF8.self)
+                }
                 i += n
             }
             return ""
@@ -143,7 +147,8 @@ public final class SourceTable: @unchecked Sendable {
         var duplicates: [String] = []
         let keyCount = keyColumns.count
         for row in 0..<rowCount {
-            let values = keyCount == 1 ? [string(row: row, column: 0)] : (0..<keyCount).map { string(row: row, column: $0) }
+            let values =
+                keyCount == 1 ? [string(row: row, column: 0)] : (0..<keyCount).map { string(row: row, column: $0) }
             let key = keyCount == 1 ? values[0] : values.joined(separator: "\u{1F}")
             if let first = seen[key] {
                 if duplicates.count < 5 {

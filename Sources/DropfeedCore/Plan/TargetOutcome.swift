@@ -5,10 +5,14 @@ public struct GateTrip: Sendable, Equatable {
     public var actual: Double
 
     var json: JSON {
-        .object([("name", .string(name)), ("limit", .double(limit)), ("actual", .double((actual * 100).rounded() / 100))])
+        .object([
+            ("name", .string(name)), ("limit", .double(limit)), ("actual", .double((actual * 100).rounded() / 100)),
+        ])
     }
 
-    var text: String { "\(name): \(formatNumber((actual * 100).rounded() / 100)) over the limit of \(formatNumber(limit))" }
+    var text: String {
+        "\(name): \(formatNumber((actual * 100).rounded() / 100)) over the limit of \(formatNumber(limit))"
+    }
 }
 
 /// A source row a target could not map, and why.
@@ -65,10 +69,16 @@ public struct TargetOutcome: Sendable {
             ("deletes", .int(deletes)),
             ("unchanged", .int(unchanged)),
             ("rejected", .int(rejected)),
-            ("files", .array(files.map { f in
-                .object([("name", .string(f.name)), ("kind", .string(f.kind)), ("rows", .int(f.rows)),
-                         ("bytes", .int(f.bytes)), ("sha256", .string(f.sha256))])
-            })),
+            (
+                "files",
+                .array(
+                    files.map { f in
+                        .object([
+                            ("name", .string(f.name)), ("kind", .string(f.kind)), ("rows", .int(f.rows)),
+                            ("bytes", .int(f.bytes)), ("sha256", .string(f.sha256)),
+                        ])
+                    })
+            ),
             ("gate", gate?.json ?? .null),
             ("error", error.map(JSON.string) ?? .null),
             ("destination", .string(destination)),
@@ -76,9 +86,13 @@ public struct TargetOutcome: Sendable {
             ("keptRejected", .int(keptRejected)),
             ("lookupMisses", .int(lookupMisses)),
             ("recovered", .array(recovered.map(JSON.string))),
-            ("rejections", .array(rejections.map {
-                .object([("line", .int($0.line)), ("key", .string($0.key)), ("reason", .string($0.reason))])
-            })),
+            (
+                "rejections",
+                .array(
+                    rejections.map {
+                        .object([("line", .int($0.line)), ("key", .string($0.key)), ("reason", .string($0.reason))])
+                    })
+            ),
         ])
     }
 }
@@ -117,11 +131,14 @@ public struct RunReport: Sendable {
             ("exitCode", .int(Int(exitCode.rawValue))),
             ("runId", .string(runId)),
             ("startedAt", .string(startedAt)),
-            ("source", .object([
-                ("path", .string(sourcePath)),
-                ("rows", sourceRows.map(JSON.int) ?? .null),
-                ("sha256", sourceSHA256.map(JSON.string) ?? .null),
-            ])),
+            (
+                "source",
+                .object([
+                    ("path", .string(sourcePath)),
+                    ("rows", sourceRows.map(JSON.int) ?? .null),
+                    ("sha256", sourceSHA256.map(JSON.string) ?? .null),
+                ])
+            ),
             ("targets", .array(targets.map(\.json))),
             ("error", error.map(JSON.string) ?? .null),
         ])
@@ -135,18 +152,27 @@ public struct RunReport: Sendable {
         for t in targets {
             var line = "\(t.name): \(t.status.rawValue)"
             if t.status != .failed || t.rows > 0 {
-                line += " — \(t.rows) rows: +\(t.adds) added, ~\(t.updates) updated, -\(t.deletes) deleted, \(t.unchanged) unchanged"
+                line +=
+                    " — \(t.rows) rows: +\(t.adds) added, ~\(t.updates) updated, -\(t.deletes) deleted, \(t.unchanged) unchanged"
                 if t.rejected > 0 { line += ", \(t.rejected) rejected" }
             }
             lines.append(line)
-            if !t.recovered.isEmpty { lines.append("    finished an interrupted delivery: \(t.recovered.joined(separator: ", "))") }
+            if !t.recovered.isEmpty {
+                lines.append("    finished an interrupted delivery: \(t.recovered.joined(separator: ", "))")
+            }
             for f in t.files { lines.append("    \(f.name)  \(f.rows) rows, \(f.bytes) bytes") }
-            if let gate = t.gate { lines.append("    gate \(gate.text)" + (t.heldDeletes > 0 ? "; \(t.heldDeletes) deletes held" : "")) }
+            if let gate = t.gate {
+                lines.append("    gate \(gate.text)" + (t.heldDeletes > 0 ? "; \(t.heldDeletes) deletes held" : ""))
+            }
             if let error = t.error { lines.append("    error: \(error)") }
-            for r in t.rejections.prefix(5) { lines.append("    rejected line \(r.line) (\(r.key.isEmpty ? "no key" : r.key)): \(r.reason)") }
+            for r in t.rejections.prefix(5) {
+                lines.append("    rejected line \(r.line) (\(r.key.isEmpty ? "no key" : r.key)): \(r.reason)")
+            }
             if t.rejected > 5 { lines.append("    … \(t.rejected - 5) more rejected (see --json)") }
             if t.lookupMisses > 0 { lines.append("    warning: \(t.lookupMisses) lookups found no row") }
-            if t.keptRejected > 0 { lines.append("    kept \(t.keptRejected) delivered rows whose source row was rejected (not deleted)") }
+            if t.keptRejected > 0 {
+                lines.append("    kept \(t.keptRejected) delivered rows whose source row was rejected (not deleted)")
+            }
         }
         lines.append("exit \(exitCode.rawValue)")
         return lines.joined(separator: "\n")

@@ -52,7 +52,9 @@ struct TargetPlanner {
             let list = duplicates.map { a, b in
                 "`\(mapped.index.keyParts(a, componentCount: mapping.key.count).map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", "))` (source lines \(a.line) and \(b.line))"
             }
-            throw DataError("target `\(target.name)`: two source rows map to the same output key \(list.joined(separator: "; ")) — check the mapping's key or add a where condition")
+            throw DataError(
+                "target `\(target.name)`: two source rows map to the same output key \(list.joined(separator: "; ")) — check the mapping's key or add a where condition"
+            )
         }
 
         let old = previous?.0
@@ -70,7 +72,9 @@ struct TargetPlanner {
         var carried: [Int] = []
         for i in match.onlyOld {
             let entry = old!.index.entries[i]
-            let key = old!.index.keyParts(entry, componentCount: mapping.key.count).map { String(decoding: $0, as: UTF8.self) }
+            let key = old!.index.keyParts(entry, componentCount: mapping.key.count).map {
+                String(decoding: $0, as: UTF8.self)
+            }
             if rejectedKeys.contains(key) { carried.append(i) } else { deletes.append(i) }
         }
         outcome.keptRejected = carried.count
@@ -108,15 +112,25 @@ struct TargetPlanner {
         // Never a number already used, even after a rollback or a reset.
         let seq = max(oldMeta?.seq ?? 0, TargetState(stateDir: stateDir, target: target.name).highestSeq()) + 1
         try FileSystem.makeDirectory(filesFolder)
-        let builder = FileBuilder(target: target.name, output: mapping.output, columns: mapping.columnNames,
-                                  clock: clock, seq: seq, folder: filesFolder)
+        let builder = FileBuilder(
+            target: target.name, output: mapping.output, columns: mapping.columnNames,
+            clock: clock, seq: seq, folder: filesFolder)
         var delta: [DeltaRow] = []
         delta.reserveCapacity(match.onlyNew.count + match.changed.count + sentDeletes.count)
-        for j in match.onlyNew { delta.append(DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions)) }
-        for (_, j) in match.changed { delta.append(DeltaRow(action: .update, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions)) }
+        for j in match.onlyNew {
+            delta.append(
+                DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions))
+        }
+        for (_, j) in match.changed {
+            delta.append(
+                DeltaRow(action: .update, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions))
+        }
         switch mapping.output.deletes {
         case .row:
-            for i in sentDeletes { delta.append(DeltaRow(action: .delete, values: oldValues(old!.index.entries[i]), keyPositions: keyPositions)) }
+            for i in sentDeletes {
+                delta.append(
+                    DeltaRow(action: .delete, values: oldValues(old!.index.entries[i]), keyPositions: keyPositions))
+            }
         case .omit:
             break
         case .set(let overrides):
@@ -147,8 +161,9 @@ struct TargetPlanner {
             target: target.name, runId: clock.runId, time: clock.iso, columns: mapping.columnNames, key: mapping.key,
             rows: next.count, seq: files.isEmpty ? (oldMeta?.seq ?? 0) : seq, files: files,
             arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "", inputDigest: inputDigest)
-        return PreparedTarget(outcome: outcome, filesFolder: filesFolder, newSnapshot: next, meta: meta,
-                              commitWithoutFiles: files.isEmpty && changed)
+        return PreparedTarget(
+            outcome: outcome, filesFolder: filesFolder, newSnapshot: next, meta: meta,
+            commitWithoutFiles: files.isEmpty && changed)
     }
 
     private func writeFull(_ rows: RowSet, _ builder: FileBuilder) throws -> [FileRecord] {
@@ -195,7 +210,8 @@ extension DeliverConfig {
     public var description: String {
         switch self {
         case .directory(let path): return path
-        case .sftp(let s): return "sftp://\(s.user)@\(s.host):\(s.port)\(s.remoteDir.hasPrefix("/") ? "" : "/")\(s.remoteDir)"
+        case .sftp(let s):
+            return "sftp://\(s.user)@\(s.host):\(s.port)\(s.remoteDir.hasPrefix("/") ? "" : "/")\(s.remoteDir)"
         }
     }
 }

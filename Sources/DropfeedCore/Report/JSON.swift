@@ -11,12 +11,13 @@ public indirect enum JSON: Sendable, Equatable {
     public static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.int(x), .int(y)): return x == y
-        case let (.double(x), .double(y)): return x == y
-        case let (.string(x), .string(y)): return x == y
-        case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.int(let x), .int(let y)): return x == y
+        case (.double(let x), .double(let y)): return x == y
+        case (.string(let x), .string(let y)): return x == y
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: return false
         }
     }
@@ -36,25 +37,41 @@ public indirect enum JSON: Sendable, Equatable {
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .double(let d):
-            if d.isFinite && d == d.rounded() && abs(d) < 1e15 { out.append(contentsOf: String(Int(d)).utf8) }
-            else if d.isFinite { out.append(contentsOf: String(d).utf8) }
-            else { out.append(contentsOf: "null".utf8) }
+            if d.isFinite && d == d.rounded() && abs(d) < 1e15 {
+                out.append(contentsOf: String(Int(d)).utf8)
+            } else if d.isFinite {
+                out.append(contentsOf: String(d).utf8)
+            } else {
+                out.append(contentsOf: "null".utf8)
+            }
         case .string(let s): JSON.appendString(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            if items.isEmpty {
+                out.append(contentsOf: "[]".utf8)
+                return
+            }
             out.append(UInt8(ascii: "["))
             for (k, item) in items.enumerated() {
-                if k > 0 { out.append(UInt8(ascii: ",")); if indent == nil { out.append(0x20) } }
+                if k > 0 {
+                    out.append(UInt8(ascii: ","))
+                    if indent == nil { out.append(0x20) }
+                }
                 JSON.newline(&out, indent, level + 1)
                 item.write(into: &out, indent: indent, level: level + 1)
             }
             JSON.newline(&out, indent, level)
             out.append(UInt8(ascii: "]"))
         case .object(let pairs):
-            if pairs.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            if pairs.isEmpty {
+                out.append(contentsOf: "{}".utf8)
+                return
+            }
             out.append(UInt8(ascii: "{"))
             for (k, (key, value)) in pairs.enumerated() {
-                if k > 0 { out.append(UInt8(ascii: ",")); if indent == nil { out.append(0x20) } }
+                if k > 0 {
+                    out.append(UInt8(ascii: ","))
+                    if indent == nil { out.append(0x20) }
+                }
                 JSON.newline(&out, indent, level + 1)
                 JSON.appendString(key, into: &out)
                 out.append(contentsOf: ": ".utf8)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A file a run delivered (or is delivering), as recorded in snapshots, journals and reports.
@@ -110,9 +111,13 @@ public struct TargetState: Sendable {
         fstat(fd, &st)
         let entrySize = MemoryLayout<KeyEntry>.stride
         let expected = meta.arenaBytes + meta.entryCount * entrySize + meta.keyBytes
-        let corrupt = StateError("snapshot of target `\(name)` is corrupt (\(path): \(st.st_size) bytes, checksum "
-            + "mismatch); restore it with `dropfeed state rollback \(name)` or send everything again after `dropfeed state reset \(name)`")
-        guard Int(st.st_size) == expected, meta.arenaBytes >= 0, meta.entryCount >= 0, meta.keyBytes >= 0 else { throw corrupt }
+        let corrupt = StateError(
+            "snapshot of target `\(name)` is corrupt (\(path): \(st.st_size) bytes, checksum "
+                + "mismatch); restore it with `dropfeed state rollback \(name)` or send everything again after `dropfeed state reset \(name)`"
+        )
+        guard Int(st.st_size) == expected, meta.arenaBytes >= 0, meta.entryCount >= 0, meta.keyBytes >= 0 else {
+            throw corrupt
+        }
         // Each part is read straight into its own array: no copy of the whole file.
         let arena = try [UInt8](unsafeUninitializedCapacity: meta.arenaBytes) { buffer, count in
             try FileSystem.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: 0, path: path)
@@ -124,7 +129,9 @@ public struct TargetState: Sendable {
             count = meta.entryCount
         }
         index.keyBytes = try [UInt8](unsafeUninitializedCapacity: meta.keyBytes) { buffer, count in
-            try FileSystem.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: meta.arenaBytes + meta.entryCount * entrySize, path: path)
+            try FileSystem.readAll(
+                fd, into: UnsafeMutableRawBufferPointer(buffer), at: meta.arenaBytes + meta.entryCount * entrySize,
+                path: path)
             count = meta.keyBytes
         }
         guard snapshotChecksum(arena, index) == meta.checksum else { throw corrupt }
@@ -214,7 +221,8 @@ public struct TargetState: Sendable {
     /// `reset` and `rollback` let go of. A run numbers its files after it, so that a run after a
     /// rollback or a reset never reuses the name of a file already delivered.
     public func highestSeq() -> Int {
-        var highest = ((try? FileSystem.read(seqMarkFile)) ?? nil)
+        var highest =
+            ((try? FileSystem.read(seqMarkFile)) ?? nil)
             .flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         for id in generations() {
             if let meta = try? meta(runId: id) { highest = max(highest, meta.seq) }

@@ -44,41 +44,52 @@ enum DropfeedProcess {
             return url
         }
         // The test bundle sits in the products directory the executables were built into.
-        var products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         while products.path != "/" && products.path.contains(".xctest") { products.deleteLastPathComponent() }
-        let candidates = [products.appendingPathComponent("dropfeed"),
-                          packageRoot.appendingPathComponent(".build/debug/dropfeed")]
+        let candidates = [
+            products.appendingPathComponent("dropfeed"),
+            packageRoot.appendingPathComponent(".build/debug/dropfeed"),
+        ]
         for url in candidates {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-               FileManager.default.isExecutableFile(atPath: url.path) {
+                FileManager.default.isExecutableFile(atPath: url.path)
+            {
                 return url
             }
         }
-        throw ProcessLaunchError(description: "no dropfeed binary (looked at \(candidates.map(\.path).joined(separator: ", "))); "
-            + "run `swift build --product dropfeed` or set DROPFEED_BIN")
+        throw ProcessLaunchError(
+            description: "no dropfeed binary (looked at \(candidates.map(\.path).joined(separator: ", "))); "
+                + "run `swift build --product dropfeed` or set DROPFEED_BIN")
     }
 
     /// Runs `dropfeed ARGS` in `cwd` (default: a fresh process's current directory) and waits for it.
-    static func run(_ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil,
-                    stdin: Data? = nil) throws -> ProcessResult {
+    static func run(
+        _ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil,
+        stdin: Data? = nil
+    ) throws -> ProcessResult {
         try runProgram(binary(), arguments, cwd: cwd, environment: environment, stdin: stdin)
     }
 
     /// Runs any program and waits for it. Output goes through temporary files, so a child that
     /// prints megabytes never blocks on a full pipe.
-    static func runProgram(_ executable: URL, _ arguments: [String], cwd: URL? = nil,
-                           environment: [String: String]? = nil, stdin: Data? = nil) throws -> ProcessResult {
+    static func runProgram(
+        _ executable: URL, _ arguments: [String], cwd: URL? = nil,
+        environment: [String: String]? = nil, stdin: Data? = nil
+    ) throws -> ProcessResult {
         let scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("dropfeed-e2e-io-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+        let outURL = scratch.appendingPathComponent("stdout")
+        let errURL = scratch.appendingPathComponent("stderr")
         let inURL = scratch.appendingPathComponent("stdin")
         for (url, contents) in [(outURL, Data()), (errURL, Data()), (inURL, stdin ?? Data())] {
             try contents.write(to: url)
         }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
         let input = try FileHandle(forReadingFrom: inURL)
         defer {
             try? out.close()
@@ -100,8 +111,10 @@ enum DropfeedProcess {
             throw ProcessLaunchError(description: "cannot start \(executable.path): \(error)")
         }
         process.waitUntilExit()
-        let code = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return ProcessResult(exitCode: code, stdoutData: try Data(contentsOf: outURL), stderrData: try Data(contentsOf: errURL))
+        let code =
+            process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return ProcessResult(
+            exitCode: code, stdoutData: try Data(contentsOf: outURL), stderrData: try Data(contentsOf: errURL))
     }
 
     /// The first executable called `name` on `$PATH`, or nil.

@@ -65,7 +65,7 @@ enum FeedOracle {
         if let new { args += ["--new", new.path] }
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONIOENCODING"] = "utf-8"
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"   // it runs on the repository's samples/ too
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"  // it runs on the repository's samples/ too
         let r = try DropfeedProcess.runProgram(try python(), args + arguments, environment: environment)
         try #require(r.exitCode == 0, "expected_counts.py \(arguments) failed (\(r.exitCode)): \(r.stderr)")
         return r
@@ -84,7 +84,8 @@ enum FeedOracle {
         var keys = Keys()
         for line in r.stdout.split(separator: "\n") {
             guard let colon = line.range(of: ": ") else { continue }
-            let head = line[..<colon.lowerBound], list = line[colon.upperBound...]
+            let head = line[..<colon.lowerBound]
+            let list = line[colon.upperBound...]
             let values = Set(list.components(separatedBy: ", ").filter { !$0.isEmpty })
             if head.hasPrefix("adds (") { keys.adds = values }
             if head.hasPrefix("updates (") { keys.updates = values }
@@ -127,37 +128,38 @@ struct CSVFile: Decodable {
     }
 
     static let script = #"""
-    import codecs, csv, hashlib, io, json, sys
-    ENCODINGS = {"utf-8": "utf-8", "windows-1252": "cp1252", "iso-8859-1": "latin-1", "utf-16": "utf-16"}
-    cmd = sys.argv[1]
-    if cmd == "read":
-        path, delimiter, encoding, header = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1"
-        data = open(path, "rb").read()
-        bom = data.startswith(codecs.BOM_UTF8)
-        text = data.decode(ENCODINGS[encoding])
-        if bom and encoding == "utf-8":
-            text = text[1:]
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-        head = records.pop(0) if header and records else None
-        json.dump({"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "bom": bom,
-                   "header": head, "records": records}, sys.stdout, ensure_ascii=False)
-    elif cmd == "drop":
-        # drop SRC DST KEYFILE: SRC without the rows whose first column is listed in KEYFILE
-        src, dst, keyfile = sys.argv[2], sys.argv[3], sys.argv[4]
-        drop = set(open(keyfile, encoding="utf-8").read().split())
-        with open(src, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f, strict=True))
-        kept = [r for r in rows[1:] if r[0] not in drop]
-        with open(dst, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f, lineterminator="\r\n")
-            w.writerow(rows[0])
-            w.writerows(kept)
-        print(len(rows) - 1 - len(kept))
-    """#
+        import codecs, csv, hashlib, io, json, sys
+        ENCODINGS = {"utf-8": "utf-8", "windows-1252": "cp1252", "iso-8859-1": "latin-1", "utf-16": "utf-16"}
+        cmd = sys.argv[1]
+        if cmd == "read":
+            path, delimiter, encoding, header = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1"
+            data = open(path, "rb").read()
+            bom = data.startswith(codecs.BOM_UTF8)
+            text = data.decode(ENCODINGS[encoding])
+            if bom and encoding == "utf-8":
+                text = text[1:]
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+            head = records.pop(0) if header and records else None
+            json.dump({"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "bom": bom,
+                       "header": head, "records": records}, sys.stdout, ensure_ascii=False)
+        elif cmd == "drop":
+            # drop SRC DST KEYFILE: SRC without the rows whose first column is listed in KEYFILE
+            src, dst, keyfile = sys.argv[2], sys.argv[3], sys.argv[4]
+            drop = set(open(keyfile, encoding="utf-8").read().split())
+            with open(src, newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f, strict=True))
+            kept = [r for r in rows[1:] if r[0] not in drop]
+            with open(dst, "w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f, lineterminator="\r\n")
+                w.writerow(rows[0])
+                w.writerows(kept)
+            print(len(rows) - 1 - len(kept))
+        """#
 
     static func read(_ url: URL, _ dialect: Dialect = Dialect()) throws -> CSVFile {
-        let r = try DropfeedProcess.runProgram(try FeedOracle.python(),
-                                               ["-c", script, "read", url.path, dialect.delimiter, dialect.encoding, dialect.header ? "1" : "0"])
+        let r = try DropfeedProcess.runProgram(
+            try FeedOracle.python(),
+            ["-c", script, "read", url.path, dialect.delimiter, dialect.encoding, dialect.header ? "1" : "0"])
         try #require(r.exitCode == 0, "python csv cannot read \(url.lastPathComponent): \(r.stderr)")
         return try JSONDecoder().decode(CSVFile.self, from: r.stdoutData)
     }
@@ -169,7 +171,8 @@ struct CSVFile: Decodable {
         let keyFile = destination.deletingLastPathComponent().appendingPathComponent(".drop-keys-\(UUID().uuidString)")
         try Data(keys.sorted().joined(separator: "\n").utf8).write(to: keyFile)
         defer { try? FileManager.default.removeItem(at: keyFile) }
-        let r = try DropfeedProcess.runProgram(try FeedOracle.python(), ["-c", script, "drop", source.path, destination.path, keyFile.path])
+        let r = try DropfeedProcess.runProgram(
+            try FeedOracle.python(), ["-c", script, "drop", source.path, destination.path, keyFile.path])
         try #require(r.exitCode == 0, "python csv cannot rewrite \(source.lastPathComponent): \(r.stderr)")
         return Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }

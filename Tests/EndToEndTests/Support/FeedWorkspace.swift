@@ -112,7 +112,9 @@ struct FeedWorkspace {
         do {
             return (r, try JSONDecoder().decode(FeedReport.self, from: r.stdoutData))
         } catch {
-            Issue.record("`dropfeed \(arguments.joined(separator: " ")) --json` printed no report (exit \(r.exitCode)): \(error)\nstdout: \(r.stdout.prefix(2000))\nstderr: \(r.stderr.prefix(2000))")
+            Issue.record(
+                "`dropfeed \(arguments.joined(separator: " ")) --json` printed no report (exit \(r.exitCode)): \(error)\nstdout: \(r.stdout.prefix(2000))\nstderr: \(r.stderr.prefix(2000))"
+            )
             throw error
         }
     }
@@ -150,7 +152,8 @@ struct FeedWorkspace {
     func contents(of path: String) -> [String: Data] {
         let base = file(path)
         var out: [String: Data] = [:]
-        guard let walker = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) else { return out }
+        guard let walker = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey])
+        else { return out }
         for case let url as URL in walker {
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
             let relative = String(url.standardizedFileURL.path.dropFirst(base.standardizedFileURL.path.count + 1))
@@ -169,7 +172,9 @@ struct FeedWorkspace {
 
 extension String {
     /// `self` with `target` replaced, recording an issue when `target` does not occur.
-    func replacingExactly(_ target: String, with replacement: String, sourceLocation: SourceLocation = #_sourceLocation) -> String {
+    func replacingExactly(_ target: String, with replacement: String, sourceLocation: SourceLocation = #_sourceLocation)
+        -> String
+    {
         if !contains(target) { Issue.record("`\(target)` is not in the text to edit", sourceLocation: sourceLocation) }
         return replacingOccurrences(of: target, with: replacement)
     }
