@@ -75,6 +75,13 @@ struct RowSet {
         index.entries.append(copy)
     }
 
+    /// Makes room for this many bytes and entries in all, so appends do not reallocate.
+    mutating func reserve(arena bytes: Int, entries: Int, keyBytes: Int) {
+        arena.reserveCapacity(bytes)
+        index.entries.reserveCapacity(entries)
+        index.keyBytes.reserveCapacity(keyBytes)
+    }
+
     /// Appends every row of `other` (same columns), keeping their order.
     mutating func append(contentsOf other: RowSet) {
         let arenaShift = Int64(arena.count)

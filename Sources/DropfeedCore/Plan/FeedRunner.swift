@@ -136,12 +136,14 @@ public final class FeedRunner: @unchecked Sendable {
         }
 
         // 3. Map, diff, gate and write files for each target (in parallel), then deliver one by one.
-        var prepared = trace("map, diff, write") { prepareAll(remaining, table: table, recoveredPlan: !isRun) }
+        var prepared = trace("map, diff, write") { prepareAll(remaining, table: &table, recoveredPlan: !isRun) }
         for k in prepared.indices {
             prepared[k].outcome.recovered = recovered[prepared[k].outcome.name] ?? []
             if isRun { trace("deliver \(remaining[k].name)") { commitOrDeliver(&prepared[k], target: remaining[k]) } }
         }
-        if isRun, let table, report.errorCode == nil { saveSourceRecord(table) }
+        if isRun, let rows = report.sourceRows, let sha256 = report.sourceSHA256, report.errorCode == nil {
+            saveSourceRecord(rows: rows, sha256: sha256)
+        }
         var byName = finished
         for p in prepared { byName[p.outcome.name] = p.outcome }
         report.targets = selected.compactMap { byName[$0.name] }
@@ -218,15 +220,17 @@ public final class FeedRunner: @unchecked Sendable {
         }
     }
 
-    private func saveSourceRecord(_ table: SourceTable) {
-        let record = SourceRecord(rows: table.rowCount, sha256: table.sha256, runId: clock.runId, time: clock.iso)
+    private func saveSourceRecord(rows: Int, sha256: String) {
+        let record = SourceRecord(rows: rows, sha256: sha256, runId: clock.runId, time: clock.iso)
         try? FileSystem.writeAtomically(sourceRecordPath, try encodeJSON(record))
     }
 
     // MARK: - Planning
 
-    private func prepareAll(_ targets: [TargetConfig], table: SourceTable?, recoveredPlan: Bool) -> [PreparedTarget] {
-        guard let table else { return [] }
+    /// Maps, diffs, gates and writes every target; lets go of the export's values (`table`
+    /// becomes nil) as soon as the mapping pass is done, before the diffs and files.
+    private func prepareAll(_ targets: [TargetConfig], table: inout SourceTable?, recoveredPlan: Bool) -> [PreparedTarget] {
+        guard table != nil else { return [] }
         let slots = Slots<PreparedTarget>(targets.count)
         // The snapshots to diff against, read in parallel. A plan made while a delivery is
         // pending diffs against where that delivery leads.
@@ -237,15 +241,8 @@ public final class FeedRunner: @unchecked Sendable {
                 previous[k] = Result { try (recoveredPlan ? state.pendingSnapshot() : nil) ?? state.loadCurrent() }
             }
         }
-        let digests = targets.map { inputDigest(for: $0, table: table) }
-        let reuse: [MappingPass.Reuse?] = targets.indices.map { k in
-            guard case .success(let snapshot?)? = previous[k], snapshot.1.inputDigest == digests[k] else { return nil }
-            return MappingPass.Reuse(snapshot.0)
-        }
-        let mapped = Slots(
-            trace("mapping pass") {
-                MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }, reuse: reuse)
-            })
+        let (mapped, digests) = mapAll(targets, table: table!, previous: previous)
+        table = nil
         let work: @Sendable (Int) -> Void = { k in
             let target = targets[k]
             var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
@@ -271,6 +268,20 @@ public final class FeedRunner: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// The mapping pass, reusing each target's snapshot rows where its inputs are unchanged.
+    private func mapAll(_ targets: [TargetConfig], table: SourceTable,
+                        previous: Slots<Result<(RowSet, SnapshotMeta)?, Error>>) -> (Slots<MappedRows>, [String]) {
+        let digests = targets.map { inputDigest(for: $0, table: table) }
+        let reuse: [MappingPass.Reuse?] = targets.indices.map { k in
+            guard case .success(let snapshot?)? = previous[k], snapshot.1.inputDigest == digests[k] else { return nil }
+            return MappingPass.Reuse(snapshot.0)
+        }
+        let mapped = trace("mapping pass") {
+            MappingPass.run(table, targets.map { CompiledMapping($0.mapping, table: table) }, reuse: reuse)
+        }
+        return (Slots(mapped), digests)
     }
 
     /// What a target's mapped rows depend on besides the export's rows: the mapping file, the

@@ -56,6 +56,17 @@ enum MappingPass {
             results[chunk] = map(table, mappings, reuse: reuse, rows: rows)
         }
         var out = results.take(0)
+        // Room for every chunk at once: growing by doubling would briefly hold twice the rows.
+        for k in out.indices {
+            var arena = 0, entries = 0, keys = 0
+            for chunk in 0..<chunkCount {
+                let rows = chunk == 0 ? out[k].rows : results[chunk]![k].rows
+                arena += rows.arena.count
+                entries += rows.index.entries.count
+                keys += rows.index.keyBytes.count
+            }
+            out[k].rows.reserve(arena: arena, entries: entries, keyBytes: keys)
+        }
         for chunk in 1..<chunkCount {
             let next = results.take(chunk)
             for k in out.indices { out[k].append(next[k]) }
