@@ -56,19 +56,24 @@ struct FileBuilder {
 
     /// Writes a delta file; the action column (when configured) comes first.
     func writeDelta(_ rows: [DeltaRow]) throws -> [FileRecord] {
+        try writeDelta(rowCount: rows.count) { (rows[$0].action, rows[$0].values) }
+    }
+
+    /// Writes a delta file of `rowCount` rows (in key order), each made when it is written.
+    func writeDelta(rowCount: Int, row: (Int) -> (DeltaRow.Action, [String])) throws -> [FileRecord] {
         let name = try fileName(kind: "delta")
         let action = output.action
         let header = (action.map { [$0.column] } ?? []) + columns
-        let record = try write(name: name, kind: "delta", header: header, rowCount: rows.count) { i in
-            let row = rows[i]
-            guard let action else { return row.values }
+        let record = try write(name: name, kind: "delta", header: header, rowCount: rowCount) { i in
+            let (kind, values) = row(i)
+            guard let action else { return values }
             let label: String
-            switch row.action {
+            switch kind {
             case .add: label = action.add
             case .update: label = action.update
             case .delete: label = action.delete
             }
-            return [label] + row.values
+            return [label] + values
         }
         return try withSidecars(record)
     }

@@ -115,9 +115,12 @@ struct TargetPlanner {
         let builder = FileBuilder(
             target: target.name, output: mapping.output, columns: mapping.columnNames,
             clock: clock, seq: seq, folder: filesFolder)
+        // With no snapshot (a first run, or after a reset) every row is an add: the delta is the
+        // whole row set in key order, written straight from it rather than gathered first.
+        let everyRowIsAnAdd = old == nil
         var delta: [DeltaRow] = []
-        delta.reserveCapacity(match.onlyNew.count + match.changed.count + sentDeletes.count)
-        for j in match.onlyNew {
+        delta.reserveCapacity(everyRowIsAnAdd ? 0 : match.onlyNew.count + match.changed.count + sentDeletes.count)
+        for j in match.onlyNew where !everyRowIsAnAdd {
             delta.append(
                 DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions))
         }
@@ -144,16 +147,30 @@ struct TargetPlanner {
         delta.sort { keyBytesLess($0.key, $1.key) }
 
         let changed = previous == nil || !match.onlyNew.isEmpty || !match.changed.isEmpty || !sentDeletes.isEmpty
-        let wantDelta = !delta.isEmpty || mapping.output.sendEmptyDelta
+        let wantDelta = (everyRowIsAnAdd ? next.count > 0 : !delta.isEmpty) || mapping.output.sendEmptyDelta
         var files: [FileRecord] = []
+        var order: [Int]?
+        func keyOrder() -> [Int] {
+            if order == nil { order = next.keyOrder() }
+            return order!
+        }
+        func writeDelta() throws -> [FileRecord] {
+            guard everyRowIsAnAdd else { return try builder.writeDelta(delta) }
+            let order = keyOrder()
+            return try builder.writeDelta(rowCount: order.count) { (.add, next.row(next.index.entries[order[$0]])) }
+        }
+        func writeFull() throws -> [FileRecord] {
+            let order = keyOrder()
+            return try builder.writeFull(rowCount: order.count) { next.row(next.index.entries[order[$0]]) }
+        }
         switch mapping.output.mode {
         case .full:
-            if changed { files += try writeFull(next, builder) }
+            if changed { files += try writeFull() }
         case .both:
-            files += try writeFull(next, builder)
-            if wantDelta { files += try builder.writeDelta(delta) }
+            files += try writeFull()
+            if wantDelta { files += try writeDelta() }
         case .delta:
-            if wantDelta { files += try builder.writeDelta(delta) }
+            if wantDelta { files += try writeDelta() }
         }
         outcome.files = files
         if files.isEmpty && !changed { outcome.status = .unchanged }
@@ -164,11 +181,6 @@ struct TargetPlanner {
         return PreparedTarget(
             outcome: outcome, filesFolder: filesFolder, newSnapshot: next, meta: meta,
             commitWithoutFiles: files.isEmpty && changed)
-    }
-
-    private func writeFull(_ rows: RowSet, _ builder: FileBuilder) throws -> [FileRecord] {
-        let order = rows.keyOrder()
-        return try builder.writeFull(rowCount: order.count) { rows.row(rows.index.entries[order[$0]]) }
     }
 
     /// The gates that trip, in the order maxDeletes, maxDeletePercent, maxUpdatePercent.
