@@ -90,3 +90,7 @@ func sftpError(_ body: () throws -> Void) throws -> SFTPError {
     }
     throw HarnessError("expected an SFTPError, but nothing was thrown")
 }
+
+/// Whether the tests run in CI (`.ci/run` sets `CI=true`): there, tests that a developer's machine
+/// may lack the means for run anyway, and fail loudly instead of skipping.
+let runningInCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" } ?? false
