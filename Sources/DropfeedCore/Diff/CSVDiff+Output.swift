@@ -1,34 +1,8 @@
 extension CSVDiff {
-    /// The shape Python's `csv-diff --json` prints: `added`, `removed`, `changed`,
-    /// `columns_added`, `columns_removed`. `key` is a string, or an array for a composite key.
-    public var json: JSON {
-        let keyJSON = { (key: [String]) -> JSON in key.count == 1 ? .string(key[0]) : .array(key.map(JSON.string)) }
-        let rowObject = { (header: [String], row: [String]) -> JSON in
-            .object(zip(header, row).map { ($0, .string($1)) })
-        }
-        return .object([
-            ("added", .array(added.map { rowObject(newHeader, $0) })),
-            ("removed", .array(removed.map { rowObject(oldHeader, $0) })),
-            (
-                "changed",
-                .array(
-                    changed.map { change in
-                        .object([
-                            ("key", keyJSON(change.key)),
-                            (
-                                "changes",
-                                .object(change.changes.map { ($0.name, .array([.string($0.old), .string($0.new)])) })
-                            ),
-                        ])
-                    })
-            ),
-            ("columns_added", .array(columnsAdded.map(JSON.string))),
-            ("columns_removed", .array(columnsRemoved.map(JSON.string))),
-        ])
-    }
-
-    /// `json` rendered with four-space indents (as `csv-diff --json` prints), written straight
-    /// into bytes: a diff of a million rows can hold hundreds of thousands of rows.
+    /// The JSON `csv-diff --json` prints — `added`, `removed`, `changed`, `columns_added`,
+    /// `columns_removed`; `key` is a string, or an array for a composite key — with four-space
+    /// indents, written straight into bytes: a diff of a million rows can hold hundreds of
+    /// thousands of rows.
     public var jsonBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
