@@ -103,8 +103,7 @@ public final class FeedRunner: @unchecked Sendable {
             } catch {
                 var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
                 outcome.error = "finishing the interrupted delivery failed: \(error)"
-                outcome.exitCode = error is StateError ? .cannotCreate : .unavailable
-                if let e = error as? CodedError, !(error is StateError) { outcome.exitCode = e.exitCode }
+                outcome.exitCode = deliveryExitCode(error)
                 finished[target.name] = outcome
             }
         }
@@ -349,8 +348,13 @@ public final class FeedRunner: @unchecked Sendable {
         } catch {
             prepared.outcome.status = .failed
             prepared.outcome.error = "\(error)"
-            prepared.outcome.exitCode = error is StateError ? .cannotCreate : .unavailable
+            prepared.outcome.exitCode = deliveryExitCode(error)
         }
+    }
+
+    /// The exit code of a failed delivery: the error's own (73 for the state directory), else 69.
+    private func deliveryExitCode(_ error: Error) -> ExitCode {
+        (error as? CodedError)?.exitCode ?? .unavailable
     }
 
     /// Delivers a journal's files that have not arrived, recording each arrival, then commits
