@@ -4,7 +4,8 @@ import Foundation
 /// `plan`, `run` and `validate`: the feed described by `dropfeed.json`.
 enum FeedCommands {
     static let planHelp = """
-        usage: dropfeed plan [--config FILE] [--target NAME]... [--json] [--out DIR] [--allow-deletes N]
+        usage: dropfeed plan [--config FILE] [--target NAME]... [--json] [--out DIR]
+                             [--allow-deletes N] [--allow-updates N] [--allow-shrink]
 
         The dry run: reads the source, maps it for each target, diffs against what each target last
         received and applies the safety gates, then prints who would be added, updated and removed.
@@ -16,11 +17,14 @@ enum FeedCommands {
           --target NAME       only this target (repeatable)
           --json              print the JSON report on stdout
           --out DIR           keep the files it would send
-          --allow-deletes N   plan as if N deletes per target were approved
+          --allow-deletes N   plan as if up to N deletes per target were approved
+          --allow-updates N   plan as if up to N updates per target were approved
+          --allow-shrink      plan as if a source that failed minRows or maxShrinkPercent were approved
         """
 
     static let runHelp = """
-        usage: dropfeed run [--config FILE] [--target NAME]... [--json] [--report FILE] [--allow-deletes N]
+        usage: dropfeed run [--config FILE] [--target NAME]... [--json] [--report FILE]
+                            [--allow-deletes N] [--allow-updates N] [--allow-shrink]
 
         Does the whole job: finishes any delivery an earlier run left half done, reads the source once,
         maps and diffs each target, stops a target a safety gate trips on, writes and delivers its files,
@@ -32,6 +36,9 @@ enum FeedCommands {
           --json              print the JSON report on stdout
           --report FILE       also write the JSON report to FILE
           --allow-deletes N   approve up to N deletes per target for this run (releases delete gates)
+          --allow-updates N   approve up to N updates per target for this run (releases maxUpdatePercent)
+          --allow-shrink      approve a source that failed minRows, maxShrinkPercent or the
+                              empty-export default, for this run
 
         exit codes: 0 ok, 3 a target held by a gate, 65 bad source, 66 source missing, 69 delivery failed,
         73 state not writable or corrupt, 75 another run holds the lock, 78 bad config.
@@ -56,9 +63,10 @@ enum FeedCommands {
     private static func feed(_ args: [String], command: RunOptions.Command) throws -> ExitCode {
         let valued: Set<String> =
             command == .plan
-            ? ["--config", "--target", "--out", "--allow-deletes"]
-            : ["--config", "--target", "--report", "--allow-deletes"]
-        let a = try Arguments(args, command: command.rawValue, valued: valued, switches: ["--json"])
+            ? ["--config", "--target", "--out", "--allow-deletes", "--allow-updates"]
+            : ["--config", "--target", "--report", "--allow-deletes", "--allow-updates"]
+        let a = try Arguments(
+            args, command: command.rawValue, valued: valued, switches: ["--json", "--allow-shrink"])
         guard a.positionals.isEmpty else {
             throw UsageError("unexpected argument `\(a.positionals[0])`", command: command.rawValue)
         }
@@ -66,6 +74,7 @@ enum FeedCommands {
         let cwd = FileManager.default.currentDirectoryPath
         let options = RunOptions(
             command: command, targets: a.all("--target"), allowDeletes: try a.count("--allow-deletes"),
+            allowUpdates: try a.count("--allow-updates"), allowShrink: a.has("--allow-shrink"),
             outDir: a.value("--out").map { absolutePath($0, relativeTo: cwd) })
         let clock = RunClock.now()
         let report: RunReport

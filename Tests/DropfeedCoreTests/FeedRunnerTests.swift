@@ -96,12 +96,14 @@ final class FeedWorkspace {
 
     /// Runs `plan` or `run` in process, delivering to local folders.
     func execute(
-        _ command: RunOptions.Command = .run, allowDeletes: Int? = nil, outDir: String? = nil,
-        targets: [String] = [], date: Date? = nil
+        _ command: RunOptions.Command = .run, allowDeletes: Int? = nil, allowUpdates: Int? = nil,
+        allowShrink: Bool = false, outDir: String? = nil, targets: [String] = [], date: Date? = nil
     ) throws -> RunReport {
         day += 1
         let when = date ?? Date(timeIntervalSince1970: 1_795_000_000 + Double(day) * 86_400)
-        let options = RunOptions(command: command, targets: targets, allowDeletes: allowDeletes, outDir: outDir)
+        let options = RunOptions(
+            command: command, targets: targets, allowDeletes: allowDeletes, allowUpdates: allowUpdates,
+            allowShrink: allowShrink, outDir: outDir)
         return FeedRunner(
             config: try config(), options: options, clock: RunClock(date: when),
             drops: DirectoryDropProvider()

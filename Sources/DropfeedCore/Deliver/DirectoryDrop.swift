@@ -5,7 +5,12 @@ import Foundation
 #endif
 
 /// Delivers into a local folder: copy to a hidden temporary name in the same folder, fsync,
-/// rename to the final name, fsync the folder. A file is never visible half-written.
+/// link to the final name, fsync the folder. A file is never visible half-written.
+///
+/// The temporary name is random and created with `O_EXCL | O_NOFOLLOW`, so a file or link
+/// planted in the folder is never written through; files are 0600 and a folder it creates
+/// 0700, whatever the umask. Temporary files an interrupted run left for a name are removed
+/// before that name is delivered again.
 public final class DirectoryDrop: FileDrop {
     public let folder: String
 
@@ -14,7 +19,7 @@ public final class DirectoryDrop: FileDrop {
     public var location: String { folder }
 
     public func open() throws {
-        do { try FileSystem.makeDirectory(folder, mode: 0o755) } catch let error as StateError {
+        do { try FileSystem.makeDirectory(folder, mode: 0o700) } catch let error as StateError {
             throw FileDropError(error.message)
         }
         guard access(folder, W_OK) == 0 else {
@@ -24,23 +29,37 @@ public final class DirectoryDrop: FileDrop {
 
     public func size(of name: String) throws -> Int64? {
         var st = stat()
-        guard stat(folder + "/" + name, &st) == 0 else { return nil }
+        guard lstat(folder + "/" + name, &st) == 0 else { return nil }
         return Int64(st.st_size)
+    }
+
+    /// The prefix of the temporary names a delivery of `name` uses.
+    static func temporaryPrefix(for name: String) -> String { ".\(name).part-" }
+
+    /// Removes what an interrupted delivery of `name` left (never following a link).
+    private func removeStaleTemporaries(for name: String) {
+        let prefix = DirectoryDrop.temporaryPrefix(for: name)
+        for entry in FileSystem.list(folder) where entry.hasPrefix(prefix) {
+            unlink(folder + "/" + entry)
+        }
     }
 
     public func put(localPath: String, as name: String) throws {
         let final = folder + "/" + name
-        if FileManager.default.fileExists(atPath: final) {
+        var existing = stat()
+        if lstat(final, &existing) == 0 {
             throw FileDropError(
                 "\(final) already exists; it is not replaced (put {seq} or {time} in output.file to give every run its own name)"
             )
         }
-        let temp = folder + "/.\(name).part-\(getpid())"
+        removeStaleTemporaries(for: name)
+        let temp = folder + "/" + DirectoryDrop.temporaryPrefix(for: name) + FileSystem.randomSuffix()
         let input = Glibc.open(localPath, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw FileDropError("cannot read \(localPath): \(FileSystem.errnoText())") }
         defer { Glibc.close(input) }
-        let output = Glibc.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let output = Glibc.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw FileDropError("cannot write into \(folder): \(FileSystem.errnoText())") }
+        fchmod(output, 0o600)
         do {
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
             while true {

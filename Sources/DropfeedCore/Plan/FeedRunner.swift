@@ -28,13 +28,22 @@ public struct RunOptions: Sendable {
     public var targets: [String]
     /// Approve up to this many deletes per target for this run (`--allow-deletes N`).
     public var allowDeletes: Int?
+    /// Approve up to this many updates per target for this run (`--allow-updates N`).
+    public var allowUpdates: Int?
+    /// Approve a source that failed `minRows`, `maxShrinkPercent` or the empty-export default (`--allow-shrink`).
+    public var allowShrink: Bool
     /// `plan --out DIR`: keep the files it would send, in `DIR/<target>/`.
     public var outDir: String?
 
-    public init(command: Command, targets: [String] = [], allowDeletes: Int? = nil, outDir: String? = nil) {
+    public init(
+        command: Command, targets: [String] = [], allowDeletes: Int? = nil, allowUpdates: Int? = nil,
+        allowShrink: Bool = false, outDir: String? = nil
+    ) {
         self.command = command
         self.targets = targets
         self.allowDeletes = allowDeletes
+        self.allowUpdates = allowUpdates
+        self.allowShrink = allowShrink
         self.outDir = outDir
     }
 }
@@ -61,6 +70,8 @@ public final class FeedRunner: @unchecked Sendable {
     let options: RunOptions
     let clock: RunClock
     let drops: DropProvider
+    /// `plan` without `--out`: a private temporary folder (`mkdtemp`) for the files it writes.
+    private var planFolder: String?
 
     public init(config: FeedConfig, options: RunOptions, clock: RunClock = .now(), drops: DropProvider) {
         self.config = config
@@ -79,13 +90,24 @@ public final class FeedRunner: @unchecked Sendable {
         var lock: StateLock?
         do {
             selected = try selectTargets()
-            if isRun { lock = try StateLock(stateDir: config.stateDir) }
+            if isRun {
+                lock = try StateLock(stateDir: config.stateDir)
+                for target in selected {
+                    try TargetState(stateDir: config.stateDir, target: target.name).removeLeftovers()
+                }
+                removeTemporaryFiles(in: config.stateDir)
+            } else if options.outDir == nil {
+                planFolder = try FileSystem.makeTemporaryFolder(prefix: "dropfeed-plan-")
+            }
         } catch {
             report.error = "\(error)"
             report.errorCode = ExitCode(for: error)
             return report
         }
-        defer { withExtendedLifetime(lock) {} }
+        defer {
+            withExtendedLifetime(lock) {}
+            if let planFolder { try? FileSystem.remove(planFolder) }
+        }
 
         // 1. Finish what an interrupted run left pending (plan only reports it).
         var finished: [String: TargetOutcome] = [:]
@@ -201,9 +223,16 @@ public final class FeedRunner: @unchecked Sendable {
 
     private func checkSourceGates(_ table: SourceTable) throws {
         let source = config.source
+        guard !options.allowShrink else { return }
+        let approve = "approve this run with --allow-shrink"
         if let minRows = source.minRows, table.rowCount < minRows {
             throw DataError(
-                "source gate minRows: \(source.displayPath) has \(table.rowCount) rows, fewer than \(minRows); nothing was sent"
+                "source gate minRows: \(source.displayPath) has \(table.rowCount) rows, fewer than \(minRows); nothing was sent (\(approve))"
+            )
+        }
+        if source.minRows == nil, table.rowCount == 0 {
+            throw DataError(
+                "source gate minRows: \(source.displayPath) has no rows; an empty export would delete every account, so nothing was sent (\(approve), or set source.minRows to 0)"
             )
         }
         if let limit = source.maxShrinkPercent, let bytes = try? FileSystem.read(sourceRecordPath),
@@ -213,7 +242,7 @@ public final class FeedRunner: @unchecked Sendable {
             if shrink > limit {
                 throw DataError(
                     "source gate maxShrinkPercent: \(source.displayPath) shrank from \(last.rows) to \(table.rowCount) rows "
-                        + "(\(formatNumber((shrink * 10).rounded() / 10))%, limit \(formatNumber(limit))%); nothing was sent"
+                        + "(\(formatNumber((shrink * 10).rounded() / 10))%, limit \(formatNumber(limit))%); nothing was sent (\(approve))"
                 )
             }
         }
@@ -249,9 +278,13 @@ public final class FeedRunner: @unchecked Sendable {
                 let snapshot = try previous[k]!.get()
                 let planner = TargetPlanner(
                     target: target, mapped: mapped.take(k), clock: self.clock,
-                    allowDeletes: self.options.allowDeletes, stateDir: self.config.stateDir,
+                    allowDeletes: self.options.allowDeletes, allowUpdates: self.options.allowUpdates,
+                    stateDir: self.config.stateDir,
                     inputDigest: digests[k], previous: snapshot)
-                slots[k] = planner.prepare(filesFolder: self.filesFolder(for: target))
+                let folder = self.filesFolder(for: target)
+                // Each target's folder holds exactly this plan's files.
+                if self.options.outDir != nil { try FileSystem.remove(folder) }
+                slots[k] = planner.prepare(filesFolder: folder, root: self.filesRoot)
             } catch {
                 outcome.error = "\(error)"
                 outcome.exitCode = ExitCode(for: error)
@@ -294,14 +327,24 @@ public final class FeedRunner: @unchecked Sendable {
         return SHA256.hex(Array(parts.joined(separator: "\u{1E}").utf8))
     }
 
-    /// Where a target's files are written: `--out DIR/<target>` for a plan, a staging folder otherwise.
+    /// Where a target's files are written: `--out DIR/<target>` for a plan (or a private temporary
+    /// folder), a staging folder in the state directory for a run.
     private func filesFolder(for target: TargetConfig) -> String {
+        filesRoot + "/" + (options.command == .run ? target.name + "/.staging-\(clock.runId)" : target.name)
+    }
+
+    /// The operator's folder the files folders are made in; below it dropfeed follows no link.
+    private var filesRoot: String {
         switch options.command {
-        case .plan:
-            if let out = options.outDir { return out + "/" + target.name }
-            return NSTemporaryDirectory() + "dropfeed-plan-\(clock.runId)-\(target.name)"
-        case .run:
-            return config.stateDir + "/" + target.name + "/.staging-\(clock.runId)"
+        case .plan: return options.outDir ?? planFolder ?? NSTemporaryDirectory()
+        case .run: return config.stateDir
+        }
+    }
+
+    /// Removes temporary files that interrupted atomic writes left in `folder`.
+    private func removeTemporaryFiles(in folder: String) {
+        for name in FileSystem.list(folder) where name.hasPrefix(".") && name.contains(".tmp-") {
+            try? FileSystem.remove(folder + "/" + name)
         }
     }
 
@@ -320,7 +363,8 @@ public final class FeedRunner: @unchecked Sendable {
             if prepared.outcome.files.isEmpty {
                 try FileSystem.remove(folder)
                 if prepared.commitWithoutFiles {
-                    try TargetState.writeSnapshot(snapshot, meta: meta, to: state.generationsFolder + "/" + clock.runId)
+                    try TargetState.writeSnapshot(
+                        snapshot, meta: meta, to: state.generationsFolder + "/" + clock.runId, root: config.stateDir)
                     try FileSystem.writeAtomically(state.currentFile, Array((clock.runId + "\n").utf8))
                 }
                 prepared.outcome.status = .unchanged

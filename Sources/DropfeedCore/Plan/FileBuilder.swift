@@ -100,8 +100,7 @@ struct FileBuilder {
         row: (Int) -> [String]
     ) throws -> FileRecord {
         let path = folder + "/" + name
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StateError("cannot write \(path): \(FileSystem.errnoText())") }
+        let fd = try FileSystem.createNew(path)
         defer { close(fd) }
         var writer = CSVWriter(options: output.dialect)
         var hasher = SHA256()

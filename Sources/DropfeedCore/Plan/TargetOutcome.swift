@@ -3,15 +3,42 @@ public struct GateTrip: Sendable, Equatable {
     public var name: String
     public var limit: Double
     public var actual: Double
+    /// The default delete gate of a mapping that sets none (see `TargetGates`).
+    public var isDefault = false
+    /// The flag that approves this run, such as `--allow-deletes 12`.
+    public var approval = ""
 
-    var json: JSON {
-        .object([
-            ("name", .string(name)), ("limit", .double(limit)), ("actual", .double((actual * 100).rounded() / 100)),
-        ])
+    public init(name: String, limit: Double, actual: Double, isDefault: Bool = false) {
+        self.name = name
+        self.limit = limit
+        self.actual = actual
+        self.isDefault = isDefault
     }
 
+    public static func == (a: GateTrip, b: GateTrip) -> Bool {
+        a.name == b.name && a.limit == b.limit && a.actual == b.actual && a.isDefault == b.isDefault
+    }
+
+    var json: JSON {
+        var fields: [(String, JSON)] = [
+            ("name", .string(name)), ("limit", .double(limit)), ("actual", .double((actual * 100).rounded() / 100)),
+        ]
+        if isDefault { fields.append(("default", .bool(true))) }
+        if !approval.isEmpty { fields.append(("approve", .string(approval))) }
+        return .object(fields)
+    }
+
+    /// "maxDeletePercent: 37.5% deleted, limit 20%; approve this run with --allow-deletes 30".
     var text: String {
-        "\(name): \(formatNumber((actual * 100).rounded() / 100)) over the limit of \(formatNumber(limit))"
+        let actual = formatNumber((self.actual * 100).rounded() / 100)
+        let verb = name == "maxUpdatePercent" ? "updated" : "deleted"
+        var line =
+            name == "maxDeletes"
+            ? "\(name): \(actual) \(verb), limit \(formatNumber(limit))"
+            : "\(name): \(actual)% \(verb), limit \(formatNumber(limit))%"
+        if isDefault { line += " (the default when the mapping sets no delete gate)" }
+        if !approval.isEmpty { line += "; approve this run with \(approval)" }
+        return line
     }
 }
 

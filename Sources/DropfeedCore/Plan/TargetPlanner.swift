@@ -19,6 +19,7 @@ struct TargetPlanner {
     let mapped: MappedRows
     let clock: RunClock
     let allowDeletes: Int?
+    let allowUpdates: Int?
     let stateDir: String
     /// See `SnapshotMeta.inputDigest`.
     let inputDigest: String
@@ -26,10 +27,10 @@ struct TargetPlanner {
     /// The snapshot to diff against: the pending one (a delivery in progress leads to it) or the current one.
     let previous: (RowSet, SnapshotMeta)?
 
-    func prepare(filesFolder: String) -> PreparedTarget {
+    func prepare(filesFolder: String, root: String) -> PreparedTarget {
         var outcome = TargetOutcome(name: target.name, status: .planned, destination: target.deliver.description)
         do {
-            return try compute(&outcome, filesFolder: filesFolder)
+            return try compute(&outcome, filesFolder: filesFolder, root: root)
         } catch {
             outcome.status = .failed
             outcome.error = "\(error)"
@@ -38,7 +39,7 @@ struct TargetPlanner {
         }
     }
 
-    private func compute(_ outcome: inout TargetOutcome, filesFolder: String) throws -> PreparedTarget {
+    private func compute(_ outcome: inout TargetOutcome, filesFolder: String, root: String) throws -> PreparedTarget {
         let mapping = target.mapping
         var mapped = self.mapped.rows
         let keyPositions = mapped.keyPositions
@@ -111,7 +112,7 @@ struct TargetPlanner {
         // Files.
         // Never a number already used, even after a rollback or a reset.
         let seq = max(oldMeta?.seq ?? 0, TargetState(stateDir: stateDir, target: target.name).highestSeq()) + 1
-        try FileSystem.makeDirectory(filesFolder)
+        try FileSystem.makeDirectory(filesFolder, root: root)
         let builder = FileBuilder(
             target: target.name, output: mapping.output, columns: mapping.columnNames,
             clock: clock, seq: seq, folder: filesFolder)
@@ -185,22 +186,8 @@ struct TargetPlanner {
 
     /// The gates that trip, in the order maxDeletes, maxDeletePercent, maxUpdatePercent.
     func gates(deletes: Int, updates: Int, previousRows: Int) -> [GateTrip] {
-        let safety = target.mapping.safety
-        var trips: [GateTrip] = []
-        let percent = { (n: Int) in previousRows == 0 ? 0 : Double(n) * 100 / Double(previousRows) }
-        let approved = allowDeletes.map { deletes <= $0 } ?? false
-        if !approved {
-            if let limit = safety.maxDeletes, deletes > limit {
-                trips.append(GateTrip(name: "maxDeletes", limit: Double(limit), actual: Double(deletes)))
-            }
-            if let limit = safety.maxDeletePercent, percent(deletes) > limit {
-                trips.append(GateTrip(name: "maxDeletePercent", limit: limit, actual: percent(deletes)))
-            }
-        }
-        if let limit = safety.maxUpdatePercent, percent(updates) > limit {
-            trips.append(GateTrip(name: "maxUpdatePercent", limit: limit, actual: percent(updates)))
-        }
-        return trips
+        TargetGates(safety: target.mapping.safety, allowDeletes: allowDeletes, allowUpdates: allowUpdates)
+            .trips(deletes: deletes, updates: updates, previousRows: previousRows)
     }
 }
 

@@ -56,11 +56,14 @@ public struct Journal: Codable, Sendable {
 public struct TargetState: Sendable {
     public let name: String
     public let folder: String
+    /// The state directory: the operator's folder, above which links are the operator's business.
+    public let stateDir: String
     /// How many earlier snapshots are kept for `rollback`.
     public static let history = 5
 
     public init(stateDir: String, target: String) {
         name = target
+        self.stateDir = stateDir
         folder = stateDir + "/" + target
     }
 
@@ -141,8 +144,8 @@ public struct TargetState: Sendable {
 
     /// Writes `rows` as a snapshot into `folder`: the row arena, the index entries and the key
     /// bytes, one after the other, with their checksum in `meta.json`.
-    static func writeSnapshot(_ rows: RowSet, meta: SnapshotMeta, to folder: String) throws {
-        try FileSystem.makeDirectory(folder)
+    static func writeSnapshot(_ rows: RowSet, meta: SnapshotMeta, to folder: String, root: String? = nil) throws {
+        try FileSystem.makeDirectory(folder, root: root)
         var meta = meta
         meta.arenaBytes = rows.arena.count
         meta.entryCount = rows.index.entries.count
@@ -177,9 +180,9 @@ public struct TargetState: Sendable {
     func stage(journal: Journal, filesFolder staged: String, snapshot: RowSet, meta: SnapshotMeta) throws {
         let temp = folder + "/.pending-\(journal.runId)"
         try FileSystem.remove(temp)
-        try FileSystem.makeDirectory(temp)
+        try FileSystem.makeDirectory(temp, root: stateDir)
         try FileSystem.move(staged, temp + "/files")
-        try TargetState.writeSnapshot(snapshot, meta: meta, to: temp + "/snapshot")
+        try TargetState.writeSnapshot(snapshot, meta: meta, to: temp + "/snapshot", root: stateDir)
         try FileSystem.writeAtomically(temp + "/journal.json", try encodeJSON(journal))
         if FileManager.default.fileExists(atPath: pendingFolder) {
             throw StateError("target `\(name)` already has a pending delivery in \(pendingFolder)")
@@ -197,7 +200,7 @@ public struct TargetState: Sendable {
     /// Makes the pending snapshot the one in force and forgets the journal. Keeps the last
     /// `history` snapshots.
     func commitPending(runId: String) throws {
-        try FileSystem.makeDirectory(generationsFolder)
+        try FileSystem.makeDirectory(generationsFolder, root: stateDir)
         let staged = pendingFolder + "/snapshot"
         let generation = generationsFolder + "/" + runId
         if FileManager.default.fileExists(atPath: staged) {
@@ -208,13 +211,49 @@ public struct TargetState: Sendable {
             throw StateError("pending delivery of `\(name)` has no snapshot to commit")
         }
         try FileSystem.writeAtomically(currentFile, Array((runId + "\n").utf8))
-        try FileSystem.remove(pendingFolder)
+        try discardPendingFolder()
         let kept = generations()
         if kept.count > TargetState.history {
             for old in kept.prefix(kept.count - TargetState.history) where old != runId {
                 try FileSystem.remove(generationsFolder + "/" + old)
             }
         }
+    }
+
+    /// Removes the pending folder in one step: it is renamed away first, so a crash while it is
+    /// being removed leaves a `.trash-*` folder (cleaned by `removeLeftovers`), never a `pending/`
+    /// without its journal.
+    func discardPendingFolder() throws {
+        var st = stat()
+        guard lstat(pendingFolder, &st) == 0 else { return }
+        let trash = folder + "/.trash-" + FileSystem.randomSuffix()
+        try FileSystem.move(pendingFolder, trash)
+        try FileSystem.remove(trash)
+    }
+
+    /// What interrupted runs can leave in the target's folder: staging and half-built pending
+    /// folders, folders being removed, temporary files of atomic writes, and a `pending/` whose
+    /// journal is gone (its removal after a commit was cut short). Call with the state lock held.
+    /// Returns the names removed.
+    @discardableResult
+    func removeLeftovers() throws -> [String] {
+        var removed: [String] = []
+        for name in FileSystem.list(folder) where TargetState.isLeftover(name) {
+            try FileSystem.remove(folder + "/" + name)
+            removed.append(name)
+        }
+        var st = stat()
+        if lstat(pendingFolder, &st) == 0, try FileSystem.read(pendingFolder + "/journal.json") == nil {
+            try discardPendingFolder()
+            removed.append("pending")
+        }
+        return removed
+    }
+
+    /// Whether a name in a target's folder is a leftover of an interrupted run.
+    static func isLeftover(_ name: String) -> Bool {
+        name.hasPrefix(".staging-") || name.hasPrefix(".pending-") || name.hasPrefix(".trash-")
+            || (name.hasPrefix(".") && name.contains(".tmp-"))
     }
 
     /// The highest `{seq}` this target has used: its kept snapshots, a pending delivery, and what
@@ -241,7 +280,7 @@ public struct TargetState: Sendable {
     /// Forgets the snapshot in force (kept on disk, so `rollback` can bring it back).
     public func reset() throws {
         try keepSeqMark()
-        try FileSystem.remove(pendingFolder)
+        try discardPendingFolder()
         try FileSystem.remove(currentFile)
     }
 
@@ -261,7 +300,7 @@ public struct TargetState: Sendable {
             restored = newest
             try keepSeqMark()
         }
-        try FileSystem.remove(pendingFolder)
+        try discardPendingFolder()
         try FileSystem.writeAtomically(currentFile, Array((restored + "\n").utf8))
         return restored
     }
