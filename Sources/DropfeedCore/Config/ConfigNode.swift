@@ -221,10 +221,6 @@ struct ObjectReader {
     }
 }
 
-func formatNumber(_ n: Double) -> String {
-    n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
-}
-
 /// Reads and parses a JSON5 file, logging a problem when it cannot.
 func loadConfigNode(path: String, displayName: String, log: ProblemLog) -> ConfigNode? {
     guard let data = FileManager.default.contents(atPath: path) else {
