@@ -4,19 +4,28 @@ import Foundation
 /// `plan`, `run` and `validate`: the feed described by `dropfeed.json`.
 enum FeedCommands {
     static let planHelp = """
-        usage: dropfeed plan [--config FILE] [--target NAME]... [--json] [--out DIR]
+        usage: dropfeed plan [--config FILE] [--target NAME]... [--json] [--out DIR] [--save PLAN]
+                             [--explain TARGET KEY] [--exit-code]
                              [--allow-deletes N] [--allow-updates N] [--allow-shrink]
 
         The dry run: reads the source, maps it for each target, diffs against what each target last
         received and applies the safety gates, then prints who would be added, updated and removed.
         Never connects to a server and never changes state. With --out DIR it writes the files it
-        would deliver into DIR/<target>/.
+        would deliver into DIR/<target>/, with DIR/<target>/changes.csv: one line per changed column
+        (action, key, column, before, after). With --save PLAN it keeps the plan itself, for
+        `dropfeed run --plan PLAN` to deliver exactly those bytes later.
 
         options:
           --config FILE       the feed config (default: dropfeed.json)
           --target NAME       only this target (repeatable)
           --json              print the JSON report on stdout
-          --out DIR           keep the files it would send
+          --out DIR           keep the files it would send, and changes.csv
+          --save PLAN         save the plan (a folder, 0700) for `run --plan PLAN`
+          --explain TARGET KEY
+                              print one row's story: its source line, its values before and after,
+                              and which source columns make the change (a key of several columns:
+                              the values separated by commas)
+          --exit-code         exit 1 when anything would be sent, 0 when nothing would
           --allow-deletes N   plan as if up to N deletes per target were approved
           --allow-updates N   plan as if up to N updates per target were approved
           --allow-shrink      plan as if a source that failed minRows or maxShrinkPercent were approved
@@ -25,6 +34,7 @@ enum FeedCommands {
     static let runHelp = """
         usage: dropfeed run [--config FILE] [--target NAME]... [--json] [--report FILE]
                             [--allow-deletes N] [--allow-updates N] [--allow-shrink]
+               dropfeed run --plan PLAN [--config FILE] [--target NAME]... [--json] [--report FILE]
 
         Does the whole job: finishes any delivery an earlier run left half done, reads the source once,
         maps and diffs each target, stops a target a safety gate trips on, writes and delivers its files,
@@ -35,6 +45,10 @@ enum FeedCommands {
           --target NAME       only this target (repeatable)
           --json              print the JSON report on stdout
           --report FILE       also write the JSON report to FILE
+          --plan PLAN         deliver a plan saved by `plan --save PLAN`: exactly its files, then
+                              exactly its snapshot, without reading the source again; refused
+                              (exit 65) when the source, config, a mapping or a target's state moved
+                              since (its gates were decided when it was made: give --allow-* there)
           --allow-deletes N   approve up to N deletes per target for this run (releases delete gates)
           --allow-updates N   approve up to N updates per target for this run (releases maxUpdatePercent)
           --allow-shrink      approve a source that failed minRows, maxShrinkPercent or the
@@ -61,21 +75,44 @@ enum FeedCommands {
     }
 
     private static func feed(_ args: [String], command: RunOptions.Command) throws -> ExitCode {
+        var args = args
+        var explain: (target: String, key: String)?
+        if command == .plan, let i = args.firstIndex(of: "--explain") {
+            guard i + 2 < args.count else {
+                throw UsageError("--explain needs a target and a key: --explain TARGET KEY", command: "plan")
+            }
+            explain = (args[i + 1], args[i + 2])
+            args.removeSubrange(i...(i + 2))
+        }
         let valued: Set<String> =
             command == .plan
-            ? ["--config", "--target", "--out", "--allow-deletes", "--allow-updates"]
-            : ["--config", "--target", "--report", "--allow-deletes", "--allow-updates"]
-        let a = try Arguments(
-            args, command: command.rawValue, valued: valued, switches: ["--json", "--allow-shrink"])
+            ? ["--config", "--target", "--out", "--save", "--allow-deletes", "--allow-updates"]
+            : ["--config", "--target", "--report", "--plan", "--allow-deletes", "--allow-updates"]
+        let switches: Set<String> = command == .plan ? ["--json", "--allow-shrink", "--exit-code"] : ["--json", "--allow-shrink"]
+        let a = try Arguments(args, command: command.rawValue, valued: valued, switches: switches)
         guard a.positionals.isEmpty else {
             throw UsageError("unexpected argument `\(a.positionals[0])`", command: command.rawValue)
         }
+        if a.value("--plan") != nil {
+            let approvals = ["--allow-deletes", "--allow-updates"].filter { a.value($0) != nil }
+                + (a.has("--allow-shrink") ? ["--allow-shrink"] : [])
+            if let first = approvals.first {
+                throw UsageError(
+                    "\(first) cannot be given with --plan: a saved plan's gates were decided when it was made (give \(first) to `dropfeed plan --save`)",
+                    command: "run")
+            }
+        }
         let configPath = a.value("--config") ?? "dropfeed.json"
         let cwd = FileManager.default.currentDirectoryPath
-        let options = RunOptions(
+        var options = RunOptions(
             command: command, targets: a.all("--target"), allowDeletes: try a.count("--allow-deletes"),
             allowUpdates: try a.count("--allow-updates"), allowShrink: a.has("--allow-shrink"),
-            outDir: a.value("--out").map { absolutePath($0, relativeTo: cwd) })
+            outDir: a.value("--out").map { absolutePath($0, relativeTo: cwd) },
+            savePlan: a.value("--save").map { absolutePath($0, relativeTo: cwd) },
+            applyPlan: a.value("--plan").map { absolutePath($0, relativeTo: cwd) })
+        if let explain {
+            options.explain = (explain.target, splitKey(explain.key))
+        }
         let clock = RunClock.now()
         let report: RunReport
         do {
@@ -99,8 +136,34 @@ enum FeedCommands {
             }
         }
         if a.has("--json") { Output.stdout(json) }
+        if let explanation = report.explanation { Output.stdout(explanation + "\n") }
         Output.note(report.text)
+        if a.has("--exit-code"), report.exitCode == .success, report.wouldSend {
+            return .differences
+        }
         return report.exitCode
+    }
+
+    /// `--explain TARGET KEY`: the key's values, separated by commas (`\,` for a comma inside a value).
+    static func splitKey(_ raw: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var escaped = false
+        for c in raw {
+            if escaped {
+                current.append(c)
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else if c == "," {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        parts.append(current)
+        return parts
     }
 
     static func validate(_ args: [String]) throws -> ExitCode {

@@ -1,23 +1,33 @@
 import DropfeedCore
 
-/// `dropfeed state list | show TARGET | reset TARGET | rollback TARGET`.
+/// `dropfeed state list | show | reset | rollback | pending | discard | export`.
 enum StateCommand {
     static let help = """
-        usage: dropfeed state list | show TARGET | reset TARGET | rollback TARGET   [--config FILE] [--json]
+        usage: dropfeed state list | show TARGET | reset TARGET | rollback TARGET
+                              | pending TARGET | discard TARGET | export TARGET   [--config FILE] [--json]
 
           list              every target with the run that last delivered to it
           show TARGET       the snapshot in force: run, time, rows, columns, files it sent; earlier snapshots
           reset TARGET      forget the snapshot: the next run sends every row again (as adds)
           rollback TARGET   restore the snapshot before the current one (the vendor lost a file: the
                             next delta sends its changes again); after a reset, restores the newest
+          pending TARGET    the delivery an interrupted run left: its run, files sent and not yet sent
+          discard TARGET    drop that delivery when it cannot complete (say the vendor already has a
+                            file of that name): the snapshot stays where it was and the next run
+                            computes its changes again
+          export TARGET     what the vendor has now: the snapshot's rows as CSV in the target's
+                            dialect (with a header), or JSON Lines with --json, on stdout
 
-        reset and rollback take the state lock (exit 75 while a run holds it).
+        reset, rollback and discard take the state lock (exit 75 while a run holds it).
+
+        example:
+          dropfeed state pending acme-lms && dropfeed state discard acme-lms
         """
 
     static func run(_ args: [String]) throws -> ExitCode {
         let a = try Arguments(args, command: "state", valued: ["--config"], switches: ["--json"])
         guard let action = a.positionals.first else {
-            throw UsageError("state needs list, show, reset or rollback", command: "state")
+            throw UsageError("state needs list, show, reset, rollback, pending, discard or export", command: "state")
         }
         let config = try FeedConfig.load(path: a.value("--config") ?? "dropfeed.json")
         let names = config.targets.map(\.name)
@@ -104,10 +114,68 @@ enum StateCommand {
                 Output.stdout(text)
             }
             return .success
+        case "pending":
+            let state = try target()
+            guard let journal = try state.pendingJournal() else {
+                if a.has("--json") { Output.stdout("null\n") } else { Output.stdout("\(state.name): no pending delivery\n") }
+                return .success
+            }
+            if a.has("--json") {
+                Output.stdout(
+                    JSON.object([
+                        ("name", .string(state.name)), ("runId", .string(journal.runId)), ("time", .string(journal.time)),
+                        (
+                            "files",
+                            .array(
+                                journal.files.map {
+                                    .object([
+                                        ("name", .string($0.name)), ("bytes", .int($0.bytes)),
+                                        ("sha256", .string($0.sha256)), ("delivered", .bool($0.delivered == true)),
+                                    ])
+                                })
+                        ),
+                    ]).rendered(indent: 2) + "\n")
+            } else {
+                var text = "\(state.name): delivery of run \(journal.runId) (\(journal.time)) pending\n"
+                for f in journal.files {
+                    text += "  \(f.delivered == true ? "sent    " : "not sent") \(f.name) (\(f.bytes) bytes)\n"
+                }
+                text +=
+                    "the next `dropfeed run` sends what is not sent and commits its snapshot; if it cannot complete, `dropfeed state discard \(state.name)` drops it\n"
+                Output.stdout(text)
+            }
+            return .success
+        case "discard":
+            let state = try target()
+            let store = StateStore(stateDir: config.stateDir)
+            let lock = try store.lock()
+            let dropped = try store.discardPending(target: state.name)
+            withExtendedLifetime(lock) {}
+            if let dropped {
+                Output.note(
+                    "\(state.name): dropped the pending delivery of run \(dropped.runId) (\(dropped.remaining.count) of \(dropped.files.count) files not sent); the snapshot stays where it was and the next run computes its changes again"
+                )
+            } else {
+                Output.note("\(state.name): no pending delivery")
+            }
+            return .success
+        case "export":
+            let name = try target().name
+            let t = config.targets.first { $0.name == name }!
+            let rows = try SnapshotExport.export(
+                target: t, stateDir: config.stateDir, format: a.has("--json") ? .json : .csv
+            ) { Output.stdout(bytes: $0) }
+            if let rows {
+                Output.note("\(name): \(rows) rows (the snapshot in force)")
+            } else {
+                Output.note("\(name): no snapshot (the next run sends everything)")
+            }
+            return .success
         case "reset":
             let state = try target()
-            let lock = try StateLock(stateDir: config.stateDir)
-            try state.reset()
+            let store = StateStore(stateDir: config.stateDir)
+            let lock = try store.lock()
+            try store.reset(target: state.name)
             withExtendedLifetime(lock) {}
             Output.note(
                 "\(state.name): snapshot forgotten; the next run sends every row as an add (undo with `dropfeed state rollback \(state.name)`)"
@@ -115,14 +183,16 @@ enum StateCommand {
             return .success
         case "rollback":
             let state = try target()
-            let lock = try StateLock(stateDir: config.stateDir)
-            let restored = try state.rollback()
+            let store = StateStore(stateDir: config.stateDir)
+            let lock = try store.lock()
+            let restored = try store.rollback(target: state.name)
             withExtendedLifetime(lock) {}
             Output.note(
                 "\(state.name): restored the snapshot of run \(restored); the next run sends what changed since then")
             return .success
         default:
-            throw UsageError("unknown state action `\(action)` (list, show, reset, rollback)", command: "state")
+            throw UsageError(
+                "unknown state action `\(action)` (list, show, reset, rollback, pending, discard, export)", command: "state")
         }
     }
 }

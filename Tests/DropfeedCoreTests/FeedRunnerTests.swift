@@ -97,17 +97,17 @@ final class FeedWorkspace {
     /// Runs `plan` or `run` in process, delivering to local folders.
     func execute(
         _ command: RunOptions.Command = .run, allowDeletes: Int? = nil, allowUpdates: Int? = nil,
-        allowShrink: Bool = false, outDir: String? = nil, targets: [String] = [], date: Date? = nil
+        allowShrink: Bool = false, outDir: String? = nil, targets: [String] = [], date: Date? = nil,
+        savePlan: String? = nil, applyPlan: String? = nil, explain: (String, [String])? = nil,
+        drops: DropProvider = DirectoryDropProvider()
     ) throws -> RunReport {
         day += 1
         let when = date ?? Date(timeIntervalSince1970: 1_795_000_000 + Double(day) * 86_400)
-        let options = RunOptions(
+        var options = RunOptions(
             command: command, targets: targets, allowDeletes: allowDeletes, allowUpdates: allowUpdates,
-            allowShrink: allowShrink, outDir: outDir)
-        return FeedRunner(
-            config: try config(), options: options, clock: RunClock(date: when),
-            drops: DirectoryDropProvider()
-        ).execute()
+            allowShrink: allowShrink, outDir: outDir, savePlan: savePlan, applyPlan: applyPlan)
+        options.explain = explain.map { (target: $0.0, key: $0.1) }
+        return FeedRunner(config: try config(), options: options, clock: RunClock(date: when), drops: drops).execute()
     }
 
     func state(_ target: String) -> TargetState { TargetState(stateDir: path("state"), target: target) }
@@ -326,8 +326,8 @@ struct FeedRunnerTests {
         #expect(report.exitCode == .success)
         #expect(w.files(in: "outbox/lms") == ["lms_0001_delta.csv"])
         // The delete is remembered: the next run does not find it again.
-        let (snapshot, _) = try #require(try w.state("lms").loadCurrent())
-        #expect(snapshot.count == 2)
+        let snapshot = try #require(try w.state("lms").currentRows())
+        #expect(snapshot.rows.count == 2)
         let again = try w.execute()
         #expect(again.target("lms")?.deletes == 0)
         #expect(again.target("lms")?.status == .unchanged)
@@ -492,13 +492,9 @@ struct FeedRunnerTests {
         #expect(
             try w.readCSV("outbox/lms/lms_0002_delta.csv") == Self.expectedDelta(old: old, new: new, deleteAction: nil))
         // The held rows stay in the snapshot with their last delivered values.
-        let (snapshot, _) = try #require(try w.state("lms").loadCurrent())
-        #expect(snapshot.count == 11)
-        let rows = Dictionary(
-            uniqueKeysWithValues: snapshot.index.entries.map { e in
-                let r = snapshot.row(e)
-                return (r[0], r)
-            })
+        let snapshot = try #require(try w.state("lms").currentRows())
+        #expect(snapshot.rows.count == 11)
+        let rows = Dictionary(uniqueKeysWithValues: snapshot.rows.map { ($0[0], $0) })
         #expect(rows["10"] == Self.mapped("10", old["10"]!))
         #expect(rows["9"] == Self.mapped("9", old["9"]!))
         #expect(rows["1"] == Self.mapped("1", new["1"]!))
@@ -571,8 +567,8 @@ struct FeedRunnerTests {
         #expect(lms.rejections.first?.key == "2")
         #expect(lms.rows == 3)
         #expect(try w.readCSV("outbox/lms/lms_0002_delta.csv").map(\.[0]) == ["action", "U"])
-        let (snapshot, _) = try #require(try w.state("lms").loadCurrent())
-        #expect(snapshot.index.entries.map { snapshot.row($0) }.contains(Self.mapped("2", Self.people(3)["2"]!)))
+        let snapshot = try #require(try w.state("lms").currentRows())
+        #expect(snapshot.rows.contains(Self.mapped("2", Self.people(3)["2"]!)))
     }
 
     // MARK: Failed delivery and recovery
@@ -626,10 +622,13 @@ struct FeedRunnerTests {
         let second = try w.execute()
         #expect(second.target("lms")?.status == .failed)
         #expect(try w.state("lms").currentRunId() == first.runId)
-        // A plan meanwhile reports the pending files and diffs against where they lead.
+        // A plan meanwhile reports the pending files (it does not claim to finish them) and
+        // diffs against where they lead.
         let plan = try w.execute(.plan)
-        #expect(plan.target("lms")?.recovered == ["lms_0002_delta.csv"])
+        #expect(plan.target("lms")?.recovered == [])
+        #expect(plan.target("lms")?.pending?.remaining == ["lms_0002_delta.csv"])
         #expect(plan.target("lms")?.updates == 0)
+        #expect(plan.text.contains("is pending"))
         #expect(try w.state("lms").pendingJournal() != nil)
     }
 
@@ -686,7 +685,7 @@ struct FeedRunnerTests {
         let report = try w.execute(.plan, outDir: w.path("review"))
         #expect(report.target("lms")?.status == .planned)
         #expect(report.exitCode == .success)
-        #expect(w.files(in: "review/lms") == ["lms_0001_delta.csv"])
+        #expect(w.files(in: "review/lms") == ["changes.csv", "lms_0001_delta.csv"])
         #expect(w.files(in: "outbox/lms").isEmpty)
         #expect(try w.state("lms").currentRunId() == nil)
         #expect(try w.execute().target("lms")?.adds == 3)

@@ -57,21 +57,21 @@ enum MappingHarness {
         let problems = CompiledMapping.problems(mapping, header: header, sourceKey: key)
         guard problems.isEmpty else { throw LoadFailure(problems: problems) }
         let table = try SourceTable(
-            source: source, needed: CompiledMapping.sourceColumns(of: mapping), buildLookup: true)
+            source: source, needed: CompiledMapping.sourceColumns(of: mapping),
+            lookupKeys: CompiledMapping.lookupKeys(of: mapping), lookupTargets: CompiledMapping.lookupTargets(of: mapping),
+            spoolFolder: w.root)
         let compiled = CompiledMapping(mapping, table: table)
-        var misses = 0
-        let lookup = { (value: String, column: Int) -> String? in
-            guard let row = table.keyToRow[value] else { return nil }
-            return table.string(row: Int(row), column: column)
-        }
+        var missList: [LookupMiss] = []
+        let lookup = { (value: String, column: Int) -> String? in table.lookup(value, column: column) }
         let results = (0..<table.rowCount).map { row -> Mapped in
-            switch compiled.evaluate(table.strings(row: row), lookup: lookup, lookupMisses: &misses) {
+            defer { _ = missList }
+            switch compiled.evaluate(table.strings(row: row), lookup: lookup, misses: &missList) {
             case .skipped: return .skipped
             case .rejected(_, let reason): return .rejected(reason)
             case .row(let values): return .row(values)
             }
         }
-        return (results, misses)
+        return (results, missList.count)
     }
 
     /// A mapping with key `id` and one more output column `out` described by `spec`.

@@ -6,40 +6,6 @@ import Testing
 /// Snapshots on disk (`TargetState`): round trip, corruption detection, the delivery journal,
 /// commit/rollback/reset, the history bound, permissions, and the state lock.
 struct SnapshotStateTests {
-    static let columns = ["site", "user_id", "name", "email"]
-
-    static func rows(_ n: Int, tag: String = "") -> RowSet {
-        var set = RowSet(columns: columns, keyPositions: [0, 1])
-        for i in 0..<n {
-            set.append(["s\(i % 3)", "u\(i)", i % 5 == 0 ? "" : "Zoë \(i)\(tag)", "u\(i)@x.org"], line: i + 2)
-        }
-        set.index.sort()
-        return set
-    }
-
-    static func meta(_ runId: String, rows: Int, seq: Int = 1) -> SnapshotMeta {
-        SnapshotMeta(
-            target: "t", runId: runId, time: "2026-11-29T02:00:00Z", columns: columns, key: ["site", "user_id"],
-            rows: rows, seq: seq,
-            files: [
-                FileRecord(name: "t_\(seq).csv", kind: "delta", rows: rows, bytes: 10, sha256: "ab", delivered: nil)
-            ],
-            arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "")
-    }
-
-    /// Run ids that sort in the order they are made, as real ones do.
-    static func runId(_ n: Int) -> String { "202611\(n < 10 ? "0" : "")\(n)T020000Z-00\(n < 10 ? "0" : "")\(n)" }
-
-    /// The rows of a set keyed by their user id, as byte arrays.
-    static func contents(_ set: RowSet) -> [String: [[UInt8]]] {
-        var out: [String: [[UInt8]]] = [:]
-        for entry in set.index.entries {
-            let row = set.row(entry)
-            out[row[1]] = row.map { Array($0.utf8) }
-        }
-        return out
-    }
-
     static func mode(_ path: String) throws -> Int {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
@@ -58,44 +24,79 @@ struct SnapshotStateTests {
 
     // MARK: - Round trip and corruption
 
-    @Test func snapshotRoundTrips() throws {
-        let w = try FeedWorkspace()
-        let folder = w.path("snap")
-        let original = Self.rows(257)
-        try TargetState.writeSnapshot(original, meta: Self.meta("r1", rows: 257), to: folder)
-        let (loaded, meta) = try TargetState(stateDir: w.path("state"), target: "t").loadSnapshot(folder)
-        #expect(
-            meta.runId == "r1" && meta.rows == 257 && meta.columns == Self.columns && meta.key == ["site", "user_id"])
-        #expect(meta.files.map(\.name) == ["t_1.csv"])
-        #expect(meta.entryCount == 257 && !meta.checksum.isEmpty)
-        #expect(loaded.columns == Self.columns)
-        #expect(loaded.keyPositions == [0, 1])
-        #expect(Self.contents(loaded) == Self.contents(original))
-        #expect(loaded.arena == original.arena && loaded.index.keyBytes == original.index.keyBytes)
-        let match = KeyIndex.match(old: loaded.index, new: original.index)
-        #expect(match.unchanged == 257 && match.changed.isEmpty && match.onlyOld.isEmpty && match.onlyNew.isEmpty)
-        #expect(try Self.mode(folder) == 0o700)
-        #expect(try Self.mode(folder + "/snapshot.bin") == 0o600)
-        #expect(try Self.mode(folder + "/meta.json") == 0o600)
+    typealias F = FeedRunnerTests
+
+    /// The rows the mapping makes of `people`, in key order (the snapshot's order).
+    static func expectedRows(_ people: F.People) -> [[String]] {
+        people.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { F.mapped($0, people[$0]!) }
+    }
+
+    static func people(_ n: Int, tag: String = "") -> F.People {
+        var out: F.People = [:]
+        for i in 0..<n {
+            out["\(i)"] = [i % 5 == 0 ? "" : "Zoë \(i)\(tag)", "u\(i)\(tag)@x.org", i % 7 == 0 ? "Dépt, \"Q\"\n" : "d\(i % 4)"]
+        }
+        return out
+    }
+
+    @Test func snapshotRoundTripsThroughARun() throws {
+        let w = try F.feed()
+        let people = Self.people(257)
+        try F.writeSource(w, people)
+        let report = try w.execute()
+        let snapshot = try #require(try w.state("lms").currentRows())
+        #expect(snapshot.rows == Self.expectedRows(people))
+        #expect(snapshot.meta.runId == report.runId && snapshot.meta.rows == 257)
+        #expect(snapshot.meta.columns == ["user_id", "name", "email", "dept"] && snapshot.meta.key == ["user_id"])
+        #expect(snapshot.meta.format == 2)
+        #expect(snapshot.meta.files.map(\.name) == ["lms_0001_delta.csv"])
+        let generation = "state/lms/generations/\(report.runId)"
+        #expect(w.files(in: generation) == ["index.bin", "meta.json"])
+        #expect(w.files(in: "state/lms/segments") == ["\(report.runId).seg"])
+        #expect(try Self.mode(w.path(generation)) == 0o700)
+        #expect(try Self.mode(w.path(generation + "/index.bin")) == 0o600)
+        #expect(try Self.mode(w.path(generation + "/meta.json")) == 0o600)
+        #expect(try Self.mode(w.path("state/lms/segments/\(report.runId).seg")) == 0o600)
+    }
+
+    /// A night with one change writes a segment holding that row only; both generations share
+    /// the first segment.
+    @Test func aDeltaNightStoresOnlyTheChangedRows() throws {
+        let w = try F.feed()
+        var people = Self.people(500)
+        try F.writeSource(w, people)
+        let first = try w.execute()
+        people["42"]![0] = "Changed"
+        people["501"] = ["New", "n@x.org", "d1"]
+        try F.writeSource(w, people)
+        let second = try w.execute()
+        #expect((second.target("lms")?.adds, second.target("lms")?.updates) == (1, 1))
+        let segments = w.path("state/lms/segments/")
+        let firstSize = try FileManager.default.attributesOfItem(atPath: segments + "\(first.runId).seg")[.size] as! Int
+        let secondSize = try FileManager.default.attributesOfItem(atPath: segments + "\(second.runId).seg")[.size] as! Int
+        #expect(secondSize * 50 < firstSize, "second segment \(secondSize) bytes, first \(firstSize)")
+        let meta = try w.state("lms").meta(runId: second.runId)
+        #expect(meta.segments?.map(\.name) == ["\(first.runId).seg", "\(second.runId).seg"])
+        #expect(try w.state("lms").currentRows()?.rows == Self.expectedRows(people))
+        // A third night with nothing new sends nothing and keeps the rows.
+        let third = try w.execute()
+        #expect(third.target("lms")?.status == .unchanged)
+        #expect(try w.state("lms").currentRows()?.rows == Self.expectedRows(people))
     }
 
     @Test func emptySnapshotRoundTrips() throws {
-        let w = try FeedWorkspace()
-        try TargetState.writeSnapshot(Self.rows(0), meta: Self.meta("r0", rows: 0), to: w.path("snap"))
-        let (loaded, _) = try TargetState(stateDir: w.path("state"), target: "t").loadSnapshot(w.path("snap"))
-        #expect(loaded.count == 0)
+        let w = try F.feed()
+        try F.writeSource(w, [:])
+        let report = try w.execute(allowShrink: true)
+        #expect(report.exitCode == .success, "\(report.text)")
+        #expect(try w.state("lms").currentRows()?.rows == [])
     }
 
     enum Damage: String, CaseIterable, Sendable {
         case firstByte, middleByte, lastByte, truncated, extraByte, empty
     }
 
-    @Test(arguments: Damage.allCases)
-    func damagedSnapshotIsReportedAsCorrupt(_ damage: Damage) throws {
-        let w = try FeedWorkspace()
-        let folder = w.path("snap")
-        try TargetState.writeSnapshot(Self.rows(40), meta: Self.meta("r1", rows: 40), to: folder)
-        let file = folder + "/snapshot.bin"
+    static func damage(_ file: String, _ damage: Damage) throws {
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
         switch damage {
         case .firstByte: bytes[0] ^= 0x01
@@ -106,39 +107,58 @@ struct SnapshotStateTests {
         case .empty: bytes = []
         }
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        let message = Self.stateError {
-            _ = try TargetState(stateDir: w.path("state"), target: "t").loadSnapshot(folder)
-        }
-        #expect(message?.contains("snapshot of target `t` is corrupt") == true, "\(message ?? "no error")")
-        #expect(message?.contains("dropfeed state rollback t") == true)
+    }
+
+    @Test(arguments: Damage.allCases)
+    func aDamagedIndexIsReportedAsCorrupt(_ damage: Damage) throws {
+        let w = try F.feed()
+        try F.writeSource(w, Self.people(40))
+        let report = try w.execute()
+        try Self.damage(w.path("state/lms/generations/\(report.runId)/index.bin"), damage)
+        let message = Self.stateError { _ = try w.state("lms").currentRows() }
+        #expect(message?.contains("is corrupt") == true, "\(message ?? "no error")")
+        #expect(message?.contains("dropfeed state rollback lms") == true, "\(message ?? "no error")")
+    }
+
+    /// A damaged segment is found when its rows are read, never read as other rows.
+    @Test(arguments: Damage.allCases)
+    func aDamagedSegmentIsReportedAsCorrupt(_ damage: Damage) throws {
+        let w = try F.feed()
+        try F.writeSource(w, Self.people(40))
+        let report = try w.execute()
+        try Self.damage(w.path("state/lms/segments/\(report.runId).seg"), damage)
+        let message = Self.stateError { _ = try w.state("lms").currentRows() }
+        #expect(message?.contains("corrupt") == true, "\(message ?? "no error")")
+        #expect(message?.contains("lms") == true)
     }
 
     @Test func garbageOrMissingMetadataIsAnError() throws {
-        let w = try FeedWorkspace()
-        let folder = w.path("snap")
-        let state = TargetState(stateDir: w.path("state"), target: "t")
-        try TargetState.writeSnapshot(Self.rows(3), meta: Self.meta("r1", rows: 3), to: folder)
-        try w.write("snap/meta.json", "{ not json")
-        #expect(Self.stateError { _ = try state.loadSnapshot(folder) }?.contains("meta.json is corrupt") == true)
-        try w.write("snap/meta.json", "{\"runId\": \"r1\"}")
-        #expect(Self.stateError { _ = try state.loadSnapshot(folder) }?.contains("meta.json is corrupt") == true)
-        try FileManager.default.removeItem(atPath: folder + "/meta.json")
-        #expect(Self.stateError { _ = try state.loadSnapshot(folder) }?.contains("has no meta.json") == true)
-
-        try TargetState.writeSnapshot(Self.rows(3), meta: Self.meta("r1", rows: 3), to: folder)
-        try FileManager.default.removeItem(atPath: folder + "/snapshot.bin")
-        #expect(Self.stateError { _ = try state.loadSnapshot(folder) }?.contains("snapshot.bin is missing") == true)
+        let w = try F.feed()
+        try F.writeSource(w, Self.people(3))
+        let report = try w.execute()
+        let generation = "state/lms/generations/\(report.runId)"
+        let good = try w.read(generation + "/meta.json")
+        try w.write(generation + "/meta.json", "{ not json")
+        #expect(Self.stateError { _ = try w.state("lms").currentRows() }?.contains("meta.json is corrupt") == true)
+        try w.write(generation + "/meta.json", "{\"runId\": \"r1\"}")
+        #expect(Self.stateError { _ = try w.state("lms").currentRows() }?.contains("meta.json is corrupt") == true)
+        // A format from a later release is named as such, not called corrupt.
+        try w.write(generation + "/meta.json", good.replacingOccurrences(of: "\"format\" : 2", with: "\"format\" : 3"))
+        let newer = Self.stateError { _ = try w.state("lms").currentRows() }
+        #expect(newer?.contains("has format 3") == true && newer?.contains("newer dropfeed") == true, "\(newer ?? "")")
+        try FileManager.default.removeItem(atPath: w.path(generation + "/meta.json"))
+        #expect(Self.stateError { _ = try w.state("lms").currentRows() }?.contains("has no meta.json") == true)
+        try w.write(generation + "/meta.json", good)
+        try FileManager.default.removeItem(atPath: w.path(generation + "/index.bin"))
+        #expect(Self.stateError { _ = try w.state("lms").currentRows() }?.contains("is missing") == true)
     }
 
     /// A corrupt snapshot in force fails the target (exit 73) instead of turning every row into an add.
     @Test func aCorruptCurrentSnapshotFailsTheRun() throws {
-        let w = try FeedRunnerTests.feed()
-        try FeedRunnerTests.writeSource(w, FeedRunnerTests.people(3))
+        let w = try F.feed()
+        try F.writeSource(w, F.people(3))
         let first = try w.execute()
-        let bin = w.path("state/lms/generations/\(first.runId)/snapshot.bin")
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: bin)))
-        bytes[5] ^= 0xFF
-        try Data(bytes).write(to: URL(fileURLWithPath: bin))
+        try Self.damage(w.path("state/lms/generations/\(first.runId)/index.bin"), .middleByte)
         let report = try w.execute()
         let lms = try #require(report.target("lms"))
         #expect(lms.status == .failed)
@@ -150,119 +170,141 @@ struct SnapshotStateTests {
 
     // MARK: - Journal, commit, rollback, reset
 
-    /// Stages a delivery of `rows` with one data file, as a run does.
-    static func stage(_ state: TargetState, _ w: FeedWorkspace, runId: String, rows: RowSet, seq: Int = 1) throws
-        -> Journal
-    {
-        let staging = w.path("staging-\(runId)")
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        try w.write("staging-\(runId)/t_\(seq).csv", "user_id\nu1\n")
-        let journal = Journal(
-            runId: runId, target: "t", time: "2026-11-29T02:00:00Z",
-            files: [FileRecord(name: "t_\(seq).csv", kind: "delta", rows: 1, bytes: 11, sha256: "x", delivered: false)])
-        try state.stage(
-            journal: journal, filesFolder: staging, snapshot: rows, meta: Self.meta(runId, rows: rows.count, seq: seq))
-        #expect(!FileManager.default.fileExists(atPath: staging))
-        return journal
-    }
-
-    @Test func stageThenCommit() throws {
-        let w = try FeedWorkspace()
-        let state = TargetState(stateDir: w.path("state"), target: "t")
-        #expect(try state.pendingJournal() == nil)
-        #expect(try state.pendingSnapshot() == nil)
-        #expect(try state.loadCurrent() == nil)
-
-        let rows = Self.rows(9)
-        var journal = try Self.stage(state, w, runId: Self.runId(1), rows: rows)
-        #expect(try state.pendingJournal()?.files.map(\.name) == ["t_1.csv"])
-        #expect(try state.pendingJournal()?.files.first?.delivered == false)
-        #expect(FileManager.default.fileExists(atPath: state.pendingFilesFolder + "/t_1.csv"))
-        #expect(try state.pendingSnapshot().map { Self.contents($0.0) } == Self.contents(rows))
+    @Test func aFailedPutLeavesAPendingDeliveryThatTheNextRunCommits() throws {
+        let w = try F.feed()
+        let people = Self.people(9)
+        try F.writeSource(w, people)
+        let drops = MemoryDropProvider()
+        drops.drop(named: "lms").fail(.put)
+        let failed = try w.execute(drops: drops)
+        #expect(failed.target("lms")?.status == .failed)
+        #expect(failed.target("lms")?.exitCode == .unavailable)
+        let state = w.state("lms")
+        let journal = try #require(try state.pendingJournal())
+        #expect(journal.files.map(\.name) == ["lms_0001_delta.csv"])
+        #expect(journal.files.first?.delivered == false)
+        #expect(FileManager.default.fileExists(atPath: state.pendingFilesFolder + "/lms_0001_delta.csv"))
         #expect(try state.currentRunId() == nil)
+        #expect(drops.drop(named: "lms").files.isEmpty)
 
-        // A second delivery cannot be staged over a pending one.
-        let again = Self.stateError { _ = try Self.stage(state, w, runId: Self.runId(2), rows: rows) }
-        #expect(again?.contains("already has a pending delivery") == true)
-
-        journal.files[0].delivered = true
-        try state.saveJournal(journal)
-        #expect(try state.pendingJournal()?.files.first?.delivered == true)
-
-        try state.commitPending(runId: journal.runId)
-        #expect(try state.currentRunId() == Self.runId(1))
+        let finished = try w.execute(drops: drops)
+        #expect(finished.exitCode == .success, "\(finished.text)")
+        #expect(finished.target("lms")?.recovered == ["lms_0001_delta.csv"])
+        #expect(try state.currentRunId() == journal.runId)
         #expect(try state.pendingJournal() == nil)
         #expect(!FileManager.default.fileExists(atPath: state.pendingFolder))
-        #expect(state.generations() == [Self.runId(1)])
-        let current = try #require(try state.loadCurrent())
-        #expect(Self.contents(current.0) == Self.contents(rows))
-        #expect(try state.meta(runId: Self.runId(1)).rows == 9)
-
+        #expect(state.generations() == [journal.runId])
+        #expect(try state.currentRows()?.rows == Self.expectedRows(people))
+        #expect(drops.drop(named: "lms").files.keys.sorted() == ["lms_0001_delta.csv"])
         // Permissions: folders 0700, files 0600.
         #expect(try Self.mode(state.folder) == 0o700)
         #expect(try Self.mode(state.generationsFolder) == 0o700)
-        #expect(try Self.mode(state.generationsFolder + "/" + Self.runId(1)) == 0o700)
+        #expect(try Self.mode(state.segmentsFolder) == 0o700)
         #expect(try Self.mode(state.currentFile) == 0o600)
-        #expect(try Self.mode(state.generationsFolder + "/" + Self.runId(1) + "/snapshot.bin") == 0o600)
     }
 
-    @Test func commitWithoutAStagedSnapshotFails() throws {
-        let w = try FeedWorkspace()
-        let state = TargetState(stateDir: w.path("state"), target: "t")
-        #expect(
-            Self.stateError { try state.commitPending(runId: "nope") }?.contains("has no snapshot to commit") == true)
+    /// A close that fails after every file arrived still leaves the delivery pending (the
+    /// server may not have kept the last file); the next run checks and commits.
+    @Test func aFailedCloseKeepsTheDeliveryPending() throws {
+        let w = try F.feed()
+        try F.writeSource(w, Self.people(4))
+        let drops = MemoryDropProvider()
+        drops.drop(named: "lms").fail(.close)
+        let failed = try w.execute(drops: drops)
+        #expect(failed.target("lms")?.status == .failed)
+        #expect(try w.state("lms").pendingJournal()?.remaining.isEmpty == true)
+        let next = try w.execute(drops: drops)
+        #expect(next.exitCode == .success, "\(next.text)")
+        #expect(try w.state("lms").pendingJournal() == nil)
+        #expect(drops.drop(named: "lms").calls.filter { $0.hasPrefix("put") }.count == 1)
     }
 
-    /// Commits `count` generations r1…rN, each with `i` rows.
-    static func commitGenerations(_ state: TargetState, _ w: FeedWorkspace, count: Int) throws {
+    @Test func aFailedOpenSendsNothingAndMovesNothing() throws {
+        let w = try F.feed()
+        try F.writeSource(w, Self.people(4))
+        let drops = MemoryDropProvider()
+        drops.drop(named: "lms").fail(.open)
+        let failed = try w.execute(drops: drops)
+        #expect(failed.exitCode == .unavailable)
+        #expect(try w.state("lms").currentRunId() == nil)
+        #expect(drops.drop(named: "lms").calls == ["open"])
+    }
+
+    /// Runs `count` nights, each with one more person.
+    static func runNights(_ w: FeedWorkspace, count: Int, changeAll: Bool = false) throws -> [String] {
+        var ids: [String] = []
         for i in 1...count {
-            let journal = try stage(state, w, runId: runId(i), rows: rows(i), seq: i)
-            try state.commitPending(runId: journal.runId)
+            try F.writeSource(w, people(i, tag: changeAll ? "n\(i)" : ""))
+            let report = try w.execute()
+            #expect(report.exitCode == .success, "\(report.text)")
+            ids.append(report.runId)
         }
+        return ids
     }
 
-    @Test func historyIsBounded() throws {
-        let w = try FeedWorkspace()
-        let state = TargetState(stateDir: w.path("state"), target: "t")
-        try Self.commitGenerations(state, w, count: TargetState.history + 3)
-        #expect(state.generations() == (4...(TargetState.history + 3)).map(Self.runId))
-        #expect(try state.currentRunId() == Self.runId(TargetState.history + 3))
+    @Test func historyIsBoundedAndUnusedSegmentsGo() throws {
+        let w = try F.feed()
+        let ids = try Self.runNights(w, count: TargetState.history + 3, changeAll: true)
+        let state = w.state("lms")
+        #expect(state.generations() == Array(ids.suffix(TargetState.history)))
+        #expect(try state.currentRunId() == ids.last)
+        // Every segment left is used by a kept generation, and every used one is there.
+        var used = Set<String>()
+        for id in state.generations() { for s in try state.meta(runId: id).segments ?? [] { used.insert(s.name) } }
+        #expect(Set(w.files(in: "state/lms/segments")) == used)
+        // Every row changed every night: the dropped generations' segments went with them.
+        for id in ids.prefix(ids.count - TargetState.history) { #expect(!used.contains("\(id).seg")) }
     }
 
     @Test func rollbackWalksBackAndResetForgets() throws {
-        let w = try FeedWorkspace()
-        let state = TargetState(stateDir: w.path("state"), target: "t")
-        try Self.commitGenerations(state, w, count: 3)
-        #expect(try state.rollback() == Self.runId(2))
-        #expect(try state.currentRunId() == Self.runId(2))
-        #expect(try state.loadCurrent()?.0.count == 2)
-        #expect(state.generations() == [Self.runId(1), Self.runId(2)])
-        #expect(try state.rollback() == Self.runId(1))
-        #expect(Self.stateError { _ = try state.rollback() }?.contains("no earlier snapshot") == true)
-        #expect(try state.currentRunId() == Self.runId(1))
+        let w = try F.feed()
+        let ids = try Self.runNights(w, count: 3)
+        let state = w.state("lms")
+        #expect(try state.rollback() == ids[1])
+        #expect(try state.currentRunId() == ids[1])
+        #expect(try state.currentRows()?.rows.count == 2)
+        #expect(state.generations() == [ids[0], ids[1]])
+        #expect(try state.rollback() == ids[0])
+        #expect(Self.errorText { _ = try state.rollback() }?.contains("no earlier snapshot") == true)
+        #expect(try state.currentRunId() == ids[0])
+        #expect(try state.currentRows()?.rows == Self.expectedRows(Self.people(1)))
 
         try state.reset()
         #expect(try state.currentRunId() == nil)
-        #expect(try state.loadCurrent() == nil)
-        #expect(state.generations() == [Self.runId(1)])
+        #expect(try state.currentRows() == nil)
+        #expect(state.generations() == [ids[0]])
         // After a reset, rollback brings the newest snapshot back.
-        #expect(try state.rollback() == Self.runId(1))
-        #expect(try state.loadCurrent()?.0.count == 1)
+        #expect(try state.rollback() == ids[0])
+        #expect(try state.currentRows()?.rows.count == 1)
     }
 
     @Test func resetAndRollbackDropAPendingDelivery() throws {
-        let w = try FeedWorkspace()
-        let state = TargetState(stateDir: w.path("state"), target: "t")
-        try Self.commitGenerations(state, w, count: 2)
-        _ = try Self.stage(state, w, runId: Self.runId(3), rows: Self.rows(3), seq: 3)
+        let w = try F.feed()
+        _ = try Self.runNights(w, count: 2)
+        let drops = MemoryDropProvider()
+        try F.writeSource(w, Self.people(3))
+        drops.drop(named: "lms").fail(.put)
+        _ = try w.execute(drops: drops)
+        let state = w.state("lms")
+        #expect(try state.pendingJournal() != nil)
         _ = try state.rollback()
         #expect(try state.pendingJournal() == nil)
-        _ = try Self.stage(state, w, runId: Self.runId(4), rows: Self.rows(4), seq: 4)
+        drops.drop(named: "lms").fail(.put)
+        _ = try w.execute(drops: drops)
+        #expect(try state.pendingJournal() != nil)
         try state.reset()
         #expect(try state.pendingJournal() == nil)
-        #expect(
-            Self.stateError { _ = try TargetState(stateDir: w.path("state"), target: "empty").rollback() }?
-                .contains("has no snapshot to roll back to") == true)
+        let error = Self.errorText { _ = try TargetState(stateDir: w.path("state"), target: "empty").rollback() }
+        #expect(error?.contains("has no earlier snapshot to roll back to") == true, "\(error ?? "")")
+    }
+
+    static func errorText(_ body: () throws -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// After `state rollback` the next delta re-sends what the rolled-back run sent; after
@@ -302,11 +344,11 @@ struct SnapshotStateTests {
         #expect(try Self.mode(w.path("state/source.json")) == 0o600)
         let generation = "state/lms/generations/\(report.runId)"
         #expect(try Self.mode(w.path(generation)) == 0o700)
-        #expect(try Self.mode(w.path(generation + "/snapshot.bin")) == 0o600)
+        #expect(try Self.mode(w.path(generation + "/index.bin")) == 0o600)
         #expect(try Self.mode(w.path(generation + "/meta.json")) == 0o600)
         #expect(try Self.mode(w.path("state/lms/current")) == 0o600)
         // Nothing is left behind in the state directory but the snapshot and its history.
-        #expect(w.files(in: "state/lms") == ["current", "generations"])
+        #expect(w.files(in: "state/lms") == ["current", "generations", "segments"])
     }
 
     // MARK: - The lock

@@ -60,7 +60,7 @@ import Testing
             #expect(r.exitCode == 0, "\(r.stderr)")
             for t in plan.targets {
                 #expect(!t.files.isEmpty)
-                try FeedChecks.expectFiles(of: t, in: ws.file("preview/\(t.name)"))
+                try FeedChecks.expectFiles(of: t, in: ws.file("preview/\(t.name)"), alsoThere: ["changes.csv"])
             }
             #expect(!ws.exists("state"), "plan --out wrote state")
             #expect(!ws.exists("outbox"), "plan --out delivered")

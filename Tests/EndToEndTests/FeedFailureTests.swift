@@ -327,7 +327,7 @@ import Testing
             func snapshot(_ target: String) throws -> URL {
                 let current = try String(contentsOf: ws.file("state/\(target)/current"), encoding: .utf8)
                     .trimmingCharacters(in: .whitespacesAndNewlines)
-                let url = ws.file("state/\(target)/generations/\(current)/snapshot.bin")
+                let url = ws.file("state/\(target)/generations/\(current)/index.bin")
                 try #require(FileManager.default.fileExists(atPath: url.path), "no snapshot at \(url.path)")
                 return url
             }

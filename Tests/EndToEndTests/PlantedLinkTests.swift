@@ -63,7 +63,7 @@ import Testing
             #expect(r.exitCode == 0, "\(r.stderr)")
             #expect(outside.intact())
             let left = try FileManager.default.contentsOfDirectory(atPath: ws.file("state/acme-lms").path).sorted()
-            #expect(left == ["current", "generations"], "leftovers stayed: \(left)")
+            #expect(left == ["current", "generations", "segments"], "leftovers stayed: \(left)")
             #expect(!ws.exists("state/badges/pending"))
             #expect(!ws.delivered("badges").isEmpty)
         }

@@ -226,7 +226,7 @@ import Testing
                     #expect(m == 0o700, "\(url.lastPathComponent)/ is \(String(m, radix: 8))")
                 } else {
                     #expect(m & 0o077 == 0, "\(url.lastPathComponent) is \(String(m, radix: 8)): readable by others")
-                    if url.lastPathComponent == "snapshot.bin" || url.lastPathComponent == "meta.json" {
+                    if url.lastPathComponent == "index.bin" || url.lastPathComponent == "meta.json" {
                         #expect(m == 0o600, "\(url.path) is \(String(m, radix: 8))")
                         snapshots += 1
                     }

@@ -10,6 +10,8 @@ public struct FeedConfig: Sendable {
     /// Absolute path of the state directory.
     public var stateDir: String
     public var targets: [TargetConfig]
+    /// SHA-256 of the config file's bytes (a saved plan records it).
+    public var digest: String = ""
 }
 
 /// The identity export read once per run.
@@ -22,6 +24,8 @@ public struct SourceConfig: Sendable {
     public var options: CSVReadOptions
     public var minRows: Int?
     public var maxShrinkPercent: Double?
+    /// Two export rows with the same key: refuse the export (default) or reject both rows.
+    public var duplicateKeys: DuplicateKeyPolicy = .fail
 }
 
 /// One vendor feed.
@@ -118,7 +122,9 @@ extension FeedConfig {
         object.finish()
         let problems = log.problems + mappingProblems
         guard problems.isEmpty, let source else { throw ConfigError(problems) }
-        return FeedConfig(file: path, directory: directory, source: source, stateDir: stateDir, targets: targets)
+        var config = FeedConfig(file: path, directory: directory, source: source, stateDir: stateDir, targets: targets)
+        config.digest = FileManager.default.contents(atPath: absolute).map { SHA256.hex([UInt8]($0)) } ?? ""
+        return config
     }
 
     private static func readSource(_ node: ConfigNode?, directory: String, log: ProblemLog) -> SourceConfig? {
@@ -147,11 +153,12 @@ extension FeedConfig {
         }
         let minRows = s.integer("minRows")
         let shrink = s.number("maxShrinkPercent", max: 100)
+        let duplicates = s.choice("duplicateKeys", DuplicateKeyPolicy.self, choices: ["fail", "reject"]) ?? .fail
         s.finish()
         guard log.problems.count == before, let path, let key else { return nil }
         return SourceConfig(
             path: absolutePath(path, relativeTo: directory), displayPath: path, key: key,
-            options: options, minRows: minRows, maxShrinkPercent: shrink)
+            options: options, minRows: minRows, maxShrinkPercent: shrink, duplicateKeys: duplicates)
     }
 
     private static func readDeliver(_ node: ConfigNode?, path: String, directory: String, log: ProblemLog)
@@ -235,4 +242,15 @@ private func isEnvironmentName(_ name: String) -> Bool {
         && name.utf8.allSatisfy {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F
         }
+}
+
+extension DeliverConfig {
+    /// Where files go, for people: a folder, or `sftp://user@host:port/dir`.
+    public var description: String {
+        switch self {
+        case .directory(let path): return path
+        case .sftp(let s):
+            return "sftp://\(s.user)@\(s.host):\(s.port)\(s.remoteDir.hasPrefix("/") ? "" : "/")\(s.remoteDir)"
+        }
+    }
 }

@@ -25,7 +25,7 @@ public protocol FileDrop: AnyObject {
 }
 
 /// A delivery failure, as an operator should read it.
-public struct FileDropError: Error, CustomStringConvertible, Sendable {
+public struct FileDropError: CodedError, Sendable {
     /// What failed, lowercase, naming the remote path and the reason.
     public var message: String
     /// Whether trying again (a new connection) may help.
@@ -37,4 +37,5 @@ public struct FileDropError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+    public var exitCode: ExitCode { .unavailable }
 }

@@ -58,3 +58,38 @@ enum RowHash {
         return s.withUTF8 { combine(seed, $0) }
     }
 }
+
+/// `RowHash` over a stream of bytes, independent of how the stream is cut into pieces: the
+/// bytes are hashed in fixed blocks of 64 KiB, so a file written in one set of chunks and read
+/// back in another gets the same checksum.
+struct StreamHash {
+    static let block = 1 << 16
+    private(set) var value = RowHash.seed
+    private var pending: [UInt8] = []
+
+    init() { pending.reserveCapacity(StreamHash.block) }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes
+        if !pending.isEmpty {
+            let take = min(StreamHash.block - pending.count, rest.count)
+            pending.append(contentsOf: rest[0..<take])
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+            guard pending.count == StreamHash.block else { return }
+            value = pending.withUnsafeBufferPointer { RowHash.combine(value, $0) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while rest.count >= StreamHash.block {
+            value = RowHash.combine(value, rest.baseAddress!.assumingMemoryBound(to: UInt8.self), StreamHash.block)
+            rest = UnsafeRawBufferPointer(rebasing: rest[StreamHash.block...])
+        }
+        pending.append(contentsOf: rest)
+    }
+
+    mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    /// The checksum of everything given so far.
+    func finish() -> UInt64 {
+        pending.isEmpty ? value : pending.withUnsafeBufferPointer { RowHash.combine(value, $0) }
+    }
+}

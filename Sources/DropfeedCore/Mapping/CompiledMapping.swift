@@ -52,6 +52,20 @@ struct CompiledMapping: @unchecked Sendable {
         }
     }
 
+    /// The source columns whose values `lookup`s return (kept in memory by `SourceTable`).
+    static func lookupTargets(of mapping: Mapping) -> Set<String> {
+        Set(mapping.columns.compactMap(\.lookup))
+    }
+
+    /// The source columns whose value a `lookup` looks up (when it is one column as it is).
+    static func lookupKeys(of mapping: Mapping) -> Set<String> {
+        var out = Set<String>()
+        for column in mapping.columns where column.lookup != nil {
+            if case .from(let names) = column.source, names.count == 1 { out.insert(names[0]) }
+        }
+        return out
+    }
+
     /// The source columns `mapping` reads (for `SourceTable`'s `needed`).
     static func sourceColumns(of mapping: Mapping) -> Set<String> {
         var names = Set(mapping.conditions.map(\.column))
@@ -143,12 +157,11 @@ struct CompiledMapping: @unchecked Sendable {
         guard let lookupSources else { return nil }
         var h = table.rowHashes[row]
         for (key, target) in lookupSources {
-            let value = table.string(row: row, column: key)
-            if value.isEmpty {
+            let found = table.lookupRow(keyColumn: key, row: row)
+            if found == SourceTable.lookupEmpty {
                 h = RowHash.fold(h ^ 0x5A5A, 0x9E37_79B9_7F4A_7C15)
-            } else if let found = table.keyToRow[value] {
-                var text = table.string(row: Int(found), column: target)
-                h = text.withUTF8 { RowHash.combine(h, $0) }
+            } else if found >= 0 {
+                h = table.lookupValueHash(row: Int(found), column: target, into: h)
             } else {
                 h = RowHash.fold(h ^ 0xA5A5, 0x9E37_79B9_7F4A_7C15)
                 lookupMisses += 1
@@ -157,8 +170,16 @@ struct CompiledMapping: @unchecked Sendable {
         return h
     }
 
+    /// The first `where` condition `values` fails, as `where[k] (column): value`, or nil.
+    func failedCondition(_ values: [String]) -> String? {
+        for (k, (position, condition)) in conditions.enumerated() where !condition.holds(values[position]) {
+            return "where[\(k)] on `\(condition.column)` does not hold for `\(values[position])`"
+        }
+        return nil
+    }
+
     /// Maps one source row (its kept values); `lookup(key, column)` reads another row's value.
-    func evaluate(_ values: [String], lookup: (String, Int) -> String?, lookupMisses: inout Int) -> Outcome {
+    func evaluate(_ values: [String], lookup: (String, Int) -> String?, misses: inout [LookupMiss]) -> Outcome {
         for (position, condition) in conditions where !condition.holds(values[position]) { return .skipped }
         let formulaGuard = mapping.output.formulaGuard
         var out: [String] = []
@@ -184,8 +205,8 @@ struct CompiledMapping: @unchecked Sendable {
                 if let found = lookup(value, target) {
                     value = found
                 } else {
+                    misses.append(LookupMiss(column: column.name, value: value))
                     value = ""
-                    lookupMisses += 1
                 }
             } else if column.lookup != nil {
                 value = ""
@@ -226,6 +247,12 @@ struct CompiledMapping: @unchecked Sendable {
         }
         return .row(out)
     }
+}
+
+/// A `lookup` that found no row: the output column and the value looked up.
+struct LookupMiss: Sendable, Equatable {
+    var column: String
+    var value: String
 }
 
 /// Applies one transform step.

@@ -49,3 +49,36 @@ struct TargetGates {
         return trips
     }
 }
+
+/// The source gates: the export's row count against `minRows` (by default, an empty export
+/// never goes out) and against the last run's count (`maxShrinkPercent`). A gate that fails
+/// stops the run before anything is written (exit 65) unless `--allow-shrink` approved it.
+struct SourceGates {
+    let source: SourceConfig
+    /// `--allow-shrink`.
+    let approved: Bool
+
+    func check(rows: Int, last: Int?) throws {
+        guard !approved else { return }
+        let approve = "approve this run with --allow-shrink"
+        if let minRows = source.minRows, rows < minRows {
+            throw DataError(
+                "source gate minRows: \(source.displayPath) has \(rows) rows, fewer than \(minRows); nothing was sent (\(approve))"
+            )
+        }
+        if source.minRows == nil, rows == 0 {
+            throw DataError(
+                "source gate minRows: \(source.displayPath) has no rows; an empty export would delete every account, so nothing was sent (\(approve), or set source.minRows to 0)"
+            )
+        }
+        if let limit = source.maxShrinkPercent, let last, last > 0 {
+            let shrink = Double(last - rows) * 100 / Double(last)
+            if shrink > limit {
+                throw DataError(
+                    "source gate maxShrinkPercent: \(source.displayPath) shrank from \(last) to \(rows) rows "
+                        + "(\(formatNumber((shrink * 10).rounded() / 10))%, limit \(formatNumber(limit))%); nothing was sent (\(approve))"
+                )
+            }
+        }
+    }
+}

@@ -1,216 +1,434 @@
+import Dispatch
 import Foundation
 
-/// One target's computed plan: its outcome so far, the files to send and the snapshot they lead to.
-struct PreparedTarget {
-    var outcome: TargetOutcome
-    /// The folder holding the written files (a staging folder in the state directory, or `--out`).
-    var filesFolder: String?
-    var newSnapshot: RowSet?
-    var meta: SnapshotMeta?
-    /// Whether the snapshot moves even though no file is sent (only omitted deletes, say).
-    var commitWithoutFiles = false
-}
-
-/// Maps the source for one target, diffs it against the target's snapshot, applies the safety
-/// gates and writes the files. Touches the state directory only to read it.
+/// Turns (source, snapshot, mapping) into a `TargetPlan`: maps the export rows (reusing the
+/// snapshot's row for an export row whose inputs are unchanged), diffs the result against the
+/// snapshot by key, applies the safety gates and decides the files.
+///
+/// It reads the source table and the snapshot, and writes only the rows it maps, into the new
+/// segment at `segmentPath` (a folder the runner chose); it touches nothing else on disk.
 struct TargetPlanner {
     let target: TargetConfig
-    /// The target's rows, as the mapping pass made them.
-    let mapped: MappedRows
+    let table: SourceTable
+    let previous: Snapshot?
     let clock: RunClock
-    let allowDeletes: Int?
-    let allowUpdates: Int?
-    let stateDir: String
-    /// See `SnapshotMeta.inputDigest`.
+    let gates: TargetGates
+    /// The `{seq}` for this run's files.
+    let seq: Int
     let inputDigest: String
+    /// Where the rows mapped in this run are written (`<folder>/<run id>.seg`).
+    let segmentPath: String
 
-    /// The snapshot to diff against: the pending one (a delivery in progress leads to it) or the current one.
-    let previous: (RowSet, SnapshotMeta)?
+    /// Rows a mapping chunk takes; chunks run on every core.
+    static let chunkSize = 8192
+    /// Earlier segments are compacted into the new one when less than half their bytes are
+    /// still used, or when a snapshot would use more segments than this.
+    static let maxSegments = 12
 
-    func prepare(filesFolder: String, root: String) -> PreparedTarget {
-        var outcome = TargetOutcome(name: target.name, status: .planned, destination: target.deliver.description)
+    func plan() -> TargetPlan {
+        let plan = TargetPlan(
+            target: target, previous: previous, segmentName: (segmentPath as NSString).lastPathComponent,
+            inputDigest: inputDigest)
         do {
-            return try compute(&outcome, filesFolder: filesFolder, root: root)
+            try compute(plan)
         } catch {
-            outcome.status = .failed
-            outcome.error = "\(error)"
-            outcome.exitCode = ExitCode(for: error)
-            return PreparedTarget(outcome: outcome)
+            plan.outcome.status = .failed
+            plan.outcome.error = "\(error)"
+            plan.outcome.exitCode = ExitCode(for: error)
+            plan.files = []
+            plan.moves = false
+            plan.segment = nil
+            unlink(segmentPath)
         }
+        return plan
     }
 
-    private func compute(_ outcome: inout TargetOutcome, filesFolder: String, root: String) throws -> PreparedTarget {
+    private func compute(_ plan: TargetPlan) throws {
         let mapping = target.mapping
-        var mapped = self.mapped.rows
-        let keyPositions = mapped.keyPositions
-        let rejectedKeys = self.mapped.rejectedKeys
-        outcome.rejected = self.mapped.rejected
-        outcome.rejections = self.mapped.rejections
-        outcome.lookupMisses = self.mapped.lookupMisses
-        mapped.index.sort()
-        let duplicates = mapped.index.duplicates(limit: 5)
+        let writer = try SegmentWriter(path: segmentPath)
+        let rejectedKeys = try mapRows(into: plan, writer: writer)
+
+        plan.mapped.sortByHash()
+        let duplicates = plan.mapped.duplicates(limit: 5)
         if !duplicates.isEmpty {
             let list = duplicates.map { a, b in
-                "`\(mapped.index.keyParts(a, componentCount: mapping.key.count).map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", "))` (source lines \(a.line) and \(b.line))"
+                "`\(plan.mapped.keyValues(a).joined(separator: ", "))` (source lines \(min(plan.mapped.line[a], plan.mapped.line[b])) and \(max(plan.mapped.line[a], plan.mapped.line[b])))"
             }
             throw DataError(
                 "target `\(target.name)`: two source rows map to the same output key \(list.joined(separator: "; ")) — check the mapping's key or add a where condition"
             )
         }
 
-        let old = previous?.0
-        let oldMeta = previous?.1
-        let project = projection(from: old?.columns ?? [], to: mapping.columnNames)
-        let oldValues = { (entry: KeyEntry) -> [String] in
-            let values = old!.row(entry)
-            return project.map { $0.map { values[$0] } ?? "" }
+        // Diff the mapped rows against the snapshot's rows that were not reused.
+        var unchanged = plan.kept.population
+        var unmatched: [Int] = []
+        if let old = previous?.index {
+            var i = 0
+            var j = 0
+            let new = plan.mapped
+            var clash: (Int, Int)?
+            while i < old.count || j < new.count {
+                let order = i == old.count ? 1 : j == new.count ? -1 : old.hashOrder(i, new, j)
+                if order < 0 {
+                    if !plan.kept[i] { unmatched.append(i) }
+                    i += 1
+                } else if order > 0 {
+                    plan.adds.append(j)
+                    j += 1
+                } else {
+                    if plan.kept[i] {
+                        clash = clash ?? (i, j)
+                    } else if old.rowHash[i] == new.rowHash[j] {
+                        unchanged += 1
+                    } else {
+                        plan.updates.append((i, j))
+                    }
+                    i += 1
+                    j += 1
+                }
+            }
+            if let (i, j) = clash {
+                throw DataError(
+                    "target `\(target.name)`: two source rows map to the same output key `\(old.keyValues(i).joined(separator: ", "))` (one of them at source line \(new.line[j])) — check the mapping's key or add a where condition"
+                )
+            }
+        } else {
+            plan.adds = Array(0..<plan.mapped.count)
         }
-        let empty = RowSet(columns: mapping.columnNames, keyPositions: keyPositions)
-        let match = KeyIndex.match(old: old?.index ?? empty.index, new: mapped.index)
 
         // A delivered row whose source row was rejected this run stays as it was: it is not deleted.
-        var deletes: [Int] = []
-        var carried: [Int] = []
-        for i in match.onlyOld {
-            let entry = old!.index.entries[i]
-            let key = old!.index.keyParts(entry, componentCount: mapping.key.count).map {
-                String(decoding: $0, as: UTF8.self)
+        var carried = 0
+        if let old = previous?.index {
+            for i in unmatched {
+                if old.withKey(i, { rejectedKeys.contains($0, hash: old.keyHash[i]) }) {
+                    plan.kept[i] = true
+                    carried += 1
+                } else {
+                    plan.deletes.append(i)
+                }
             }
-            if rejectedKeys.contains(key) { carried.append(i) } else { deletes.append(i) }
         }
-        outcome.keptRejected = carried.count
-        outcome.adds = match.onlyNew.count
-        outcome.updates = match.changed.count
-        outcome.deletes = deletes.count
-        outcome.unchanged = match.unchanged + carried.count
+        let outcome = { (o: inout TargetOutcome) in
+            o.keptRejected = carried
+            o.adds = plan.adds.count
+            o.updates = plan.updates.count
+            o.deletes = plan.deletes.count
+            o.unchanged = unchanged + carried
+        }
+        outcome(&plan.outcome)
 
         // Safety gates.
-        let previousRows = old?.count ?? 0
-        let trips = gates(deletes: deletes.count, updates: match.changed.count, previousRows: previousRows)
-        var sentDeletes = deletes
+        let trips = gates.trips(
+            deletes: plan.deletes.count, updates: plan.updates.count, previousRows: previous?.count ?? 0)
+        plan.sentDeletes = mapping.output.deletes == .omit ? [] : plan.deletes
         if let first = trips.first {
-            outcome.gate = first
-            outcome.exitCode = .held
+            plan.outcome.gate = first
+            plan.outcome.exitCode = .held
             let onlyDeleteGates = trips.allSatisfy { $0.name != "maxUpdatePercent" }
             if mapping.safety.onExceed == .holdDeletes && onlyDeleteGates {
-                outcome.heldDeletes = deletes.count
-                carried += deletes
-                sentDeletes = []
+                plan.outcome.heldDeletes = plan.deletes.count
+                for i in plan.deletes { plan.kept[i] = true }
+                plan.sentDeletes = []
             } else {
-                outcome.status = .held
-                outcome.rows = mapped.count
-                return PreparedTarget(outcome: outcome)
+                plan.outcome.status = .held
+                plan.outcome.rows = plan.mapped.count + plan.kept.population
+                plan.sentDeletes = []
+                return
             }
         }
 
-        // The snapshot the delivery leads to: the new rows, plus the delivered rows kept as they were.
-        var next = mapped
-        for i in carried { next.append(oldValues(old!.index.entries[i]), line: 0) }
-        if !carried.isEmpty { next.index.sort() }
-        outcome.rows = next.count
+        let changed =
+            previous == nil || !plan.adds.isEmpty || !plan.updates.isEmpty || plan.deletes.count > plan.outcome.heldDeletes
+        plan.outcome.rows = plan.nextRowCount
+        if changed { try compactIfWorthIt(plan, writer: writer) }
+        try writer.finish()
+        if writer.size > SnapshotFormat.segmentMagic.count {
+            plan.segment = try SegmentFile(path: segmentPath, expectedSize: writer.size, target: target.name)
+        } else {
+            unlink(segmentPath)
+        }
 
         // Files.
-        // Never a number already used, even after a rollback or a reset.
-        let seq = max(oldMeta?.seq ?? 0, TargetState(stateDir: stateDir, target: target.name).highestSeq()) + 1
-        try FileSystem.makeDirectory(filesFolder, root: root)
-        let builder = FileBuilder(
-            target: target.name, output: mapping.output, columns: mapping.columnNames,
-            clock: clock, seq: seq, folder: filesFolder)
-        // With no snapshot (a first run, or after a reset) every row is an add: the delta is the
-        // whole row set in key order, written straight from it rather than gathered first.
-        let everyRowIsAnAdd = old == nil
-        var delta: [DeltaRow] = []
-        delta.reserveCapacity(everyRowIsAnAdd ? 0 : match.onlyNew.count + match.changed.count + sentDeletes.count)
-        for j in match.onlyNew where !everyRowIsAnAdd {
-            delta.append(
-                DeltaRow(action: .add, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions))
-        }
-        for (_, j) in match.changed {
-            delta.append(
-                DeltaRow(action: .update, values: mapped.row(mapped.index.entries[j]), keyPositions: keyPositions))
-        }
-        switch mapping.output.deletes {
-        case .row:
-            for i in sentDeletes {
-                delta.append(
-                    DeltaRow(action: .delete, values: oldValues(old!.index.entries[i]), keyPositions: keyPositions))
-            }
-        case .omit:
-            break
-        case .set(let overrides):
-            let names = mapping.columnNames
-            for i in sentDeletes {
-                var values = oldValues(old!.index.entries[i])
-                for (k, name) in names.enumerated() { if let v = overrides[name] { values[k] = v } }
-                delta.append(DeltaRow(action: .update, values: values, keyPositions: keyPositions))
-            }
-        }
-        delta.sort { keyBytesLess($0.key, $1.key) }
-
-        let changed = previous == nil || !match.onlyNew.isEmpty || !match.changed.isEmpty || !sentDeletes.isEmpty
-        let wantDelta = (everyRowIsAnAdd ? next.count > 0 : !delta.isEmpty) || mapping.output.sendEmptyDelta
-        var files: [FileRecord] = []
-        var order: [Int]?
-        func keyOrder() -> [Int] {
-            if order == nil { order = next.keyOrder() }
-            return order!
-        }
-        func writeDelta() throws -> [FileRecord] {
-            guard everyRowIsAnAdd else { return try builder.writeDelta(delta) }
-            let order = keyOrder()
-            return try builder.writeDelta(rowCount: order.count) { (.add, next.row(next.index.entries[order[$0]])) }
-        }
-        func writeFull() throws -> [FileRecord] {
-            let order = keyOrder()
-            return try builder.writeFull(rowCount: order.count) { next.row(next.index.entries[order[$0]]) }
-        }
+        let names = FileNames(target: target.name, output: mapping.output, clock: clock, seq: seq)
+        let everyRowIsAnAdd = previous == nil
+        let deltaRows = everyRowIsAnAdd ? plan.nextRowCount : plan.adds.count + plan.updates.count + plan.sentDeletes.count
+        let wantDelta = deltaRows > 0 || mapping.output.sendEmptyDelta
+        var files: [FileSpec] = []
         switch mapping.output.mode {
         case .full:
-            if changed { files += try writeFull() }
+            if changed { files.append(.full(name: try names.name(kind: "full"))) }
         case .both:
-            files += try writeFull()
-            if wantDelta { files += try writeDelta() }
+            files.append(.full(name: try names.name(kind: "full")))
+            if wantDelta { files.append(.delta(name: try names.name(kind: "delta"))) }
         case .delta:
-            if wantDelta { files += try writeDelta() }
+            if wantDelta { files.append(.delta(name: try names.name(kind: "delta"))) }
         }
-        outcome.files = files
-        if files.isEmpty && !changed { outcome.status = .unchanged }
-        let meta = SnapshotMeta(
+        plan.files = files.flatMap { data -> [FileSpec] in
+            var out = [data]
+            if mapping.output.checksum { out.append(.checksum(name: data.name + ".sha256", of: data.name)) }
+            if let trigger = mapping.output.trigger { out.append(.trigger(name: data.name + trigger, of: data.name)) }
+            return out
+        }
+        plan.moves = changed || !plan.files.isEmpty
+        plan.seq = plan.files.isEmpty ? (previous?.meta.seq ?? 0) : seq
+        if !plan.moves { plan.outcome.status = .unchanged }
+        plan.nextMeta = SnapshotMeta(
             target: target.name, runId: clock.runId, time: clock.iso, columns: mapping.columnNames, key: mapping.key,
-            rows: next.count, seq: files.isEmpty ? (oldMeta?.seq ?? 0) : seq, files: files,
-            arenaBytes: 0, entryCount: 0, keyBytes: 0, checksum: "", inputDigest: inputDigest)
-        return PreparedTarget(
-            outcome: outcome, filesFolder: filesFolder, newSnapshot: next, meta: meta,
-            commitWithoutFiles: files.isEmpty && changed)
+            rows: plan.nextRowCount, seq: plan.seq, files: [], inputDigest: inputDigest)
     }
 
-    /// The gates that trip, in the order maxDeletes, maxDeletePercent, maxUpdatePercent.
-    func gates(deletes: Int, updates: Int, previousRows: Int) -> [GateTrip] {
-        TargetGates(safety: target.mapping.safety, allowDeletes: allowDeletes, allowUpdates: allowUpdates)
-            .trips(deletes: deletes, updates: updates, previousRows: previousRows)
-    }
-}
+    // MARK: Mapping
 
-/// For each column of `to`, its position in `from` (nil when the snapshot did not have it).
-func projection(from: [String], to: [String]) -> [Int?] {
-    to.map { from.firstIndex(of: $0) }
-}
+    /// The output keys of rejected rows (their delivered rows are kept, not deleted).
+    struct KeySet {
+        private var slots = HashSlots(capacity: 0)
+        private var ends: [UInt32] = []
+        private var hashes: [UInt64] = []
+        private var bytes: [UInt8] = []
+        private var capacity = 0
 
-/// Key order: component by component, comparing UTF-8 bytes.
-func keyBytesLess(_ a: [String], _ b: [String]) -> Bool {
-    for (x, y) in zip(a, b) where x != y {
-        return x.utf8.lexicographicallyPrecedes(y.utf8)
-    }
-    return a.count < b.count
-}
-
-extension DeliverConfig {
-    /// Where files go, for people: a folder, or `sftp://user@host:port/dir`.
-    public var description: String {
-        switch self {
-        case .directory(let path): return path
-        case .sftp(let s):
-            return "sftp://\(s.user)@\(s.host):\(s.port)\(s.remoteDir.hasPrefix("/") ? "" : "/")\(s.remoteDir)"
+        mutating func insert(_ key: [UInt8], hash: UInt64) {
+            if ends.count * 10 >= capacity * 7 { grow() }
+            let row = ends.count
+            bytes.append(contentsOf: key)
+            ends.append(UInt32(truncatingIfNeeded: bytes.count))
+            hashes.append(hash)
+            var table = HashSlots(capacity: 0)
+            swap(&table, &slots)
+            _ = table.insert(hash, row: row) { self.equal($0, row) }
+            swap(&table, &slots)
         }
+
+        private func range(_ row: Int) -> Range<Int> { (row == 0 ? 0 : Int(ends[row - 1]))..<Int(ends[row]) }
+
+        private func equal(_ a: Int, _ b: Int) -> Bool { bytes[range(a)].elementsEqual(bytes[range(b)]) }
+
+        private mutating func grow() {
+            capacity = max(64, capacity * 2)
+            var table = HashSlots(capacity: capacity)
+            for row in 0..<ends.count { _ = table.insert(hashes[row], row: row) { self.equal($0, row) } }
+            slots = table
+        }
+
+        func contains(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Bool {
+            guard !ends.isEmpty else { return false }
+            return slots.first(hash) { self.bytes[self.range($0)].elementsEqual(key) } != nil
+        }
+    }
+
+    /// What one chunk of export rows gave.
+    private struct ChunkResult {
+        var rows: [UInt8] = []
+        var index: RowIndex
+        var reused: [Int32] = []
+        var rejected = 0
+        var rejections: [Rejection] = []
+        var rejectedKeys: [([UInt8], UInt64)] = []
+        var missCount = 0
+        var misses: [LookupMissReport] = []
+    }
+
+    /// Maps every export row into `plan.mapped` (rows written by `writer`), marking the reused
+    /// snapshot rows in `plan.kept`. Returns the output keys of rejected rows.
+    private func mapRows(into plan: TargetPlan, writer: SegmentWriter) throws -> KeySet {
+        let compiled = CompiledMapping(target.mapping, table: table)
+        let old = previous
+        // An export row gets its snapshot row back when it is the row that row was made from and
+        // everything the mapping read is the same (the same mapping, source shape and version).
+        var bySource = HashSlots(capacity: 0)
+        let reuse = old != nil && old!.meta.inputDigest == inputDigest
+        if reuse, let old {
+            bySource = HashSlots(capacity: old.count)
+            for i in 0..<old.count where old.index.inputHash[i] != 0 {
+                _ = bySource.insert(old.index.sourceKeyHash[i], row: i) { _ in false }
+            }
+        }
+        let rowCount = table.rowCount
+        let chunks = (rowCount + TargetPlanner.chunkSize - 1) / TargetPlanner.chunkSize
+        let batch = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
+        let slots = bySource
+        var rejectedKeys = KeySet()
+        plan.mapped.reserve(reuse ? rowCount / 8 : rowCount)
+        var firstError: Error?
+        var chunk = 0
+        while chunk < chunks {
+            let count = min(batch, chunks - chunk)
+            let results = Slots<Result<ChunkResult, Error>>(count)
+            let base = chunk
+            DispatchQueue.concurrentPerform(iterations: count) { k in
+                let start = (base + k) * TargetPlanner.chunkSize
+                let rows = start..<min(rowCount, start + TargetPlanner.chunkSize)
+                results[k] = Result { try mapChunk(rows, compiled: compiled, bySource: slots, reuse: reuse) }
+            }
+            for k in 0..<count {
+                let result: ChunkResult
+                do { result = try results.take(k).get() } catch {
+                    firstError = firstError ?? error
+                    continue
+                }
+                let shift = writer.size
+                if !result.rows.isEmpty { _ = try writer.append(result.rows) }
+                for i in 0..<result.index.count {
+                    plan.mapped.append(i, of: result.index)
+                    plan.mapped.location[plan.mapped.count - 1] = RowIndex.location(
+                        segment: Int(UInt16.max), offset: shift + RowIndex.offset(of: result.index.location[i]))
+                }
+                for i in result.reused { plan.kept[Int(i)] = true }
+                plan.outcome.rejected += result.rejected
+                plan.outcome.rejections += result.rejections.prefix(
+                    max(0, TargetOutcome.keptRejections - plan.outcome.rejections.count))
+                for (key, hash) in result.rejectedKeys { rejectedKeys.insert(key, hash: hash) }
+                plan.outcome.lookupMisses += result.missCount
+                plan.outcome.lookupMissList += result.misses.prefix(
+                    max(0, TargetOutcome.keptRejections - plan.outcome.lookupMissList.count))
+            }
+            if let firstError { throw firstError }
+            chunk += count
+        }
+        return rejectedKeys
+    }
+
+    /// Maps the export rows `rows`. Locations are offsets into the chunk's own `rows` bytes
+    /// (segment `UInt16.max` marks "this run's segment" until the snapshot is written).
+    private func mapChunk(_ rows: Range<Int>, compiled: CompiledMapping, bySource: HashSlots, reuse: Bool) throws
+        -> ChunkResult
+    {
+        let mapping = target.mapping
+        var out = ChunkResult(index: RowIndex(keyParts: max(1, mapping.key.count)))
+        out.index.reserve(reuse ? 256 : rows.count)
+        let lookup = { (value: String, column: Int) -> String? in self.table.lookup(value, column: column) }
+        let keyPositions = compiled.keyPositions
+        let oldIndex = previous?.index
+        try table.forEachRow(in: rows) { row, values in
+            var misses = 0
+            let inputHash = compiled.inputHash(row: row, table: table, lookupMisses: &misses)
+            let duplicateOf = table.duplicateRows.isEmpty ? nil : table.duplicateRows[row]
+            if reuse, duplicateOf == nil, let inputHash, let oldIndex,
+                let i = bySource.first(table.keyHashes[row], where: { oldIndex.inputHash[$0] == inputHash })
+            {
+                out.reused.append(Int32(i))
+                out.missCount += misses
+                if misses > 0 && out.misses.count < TargetOutcome.keptRejections {
+                    // Only to name the misses: the row is not mapped again.
+                    var found: [LookupMiss] = []
+                    _ = compiled.evaluate(values.strings(count: table.columns.count), lookup: lookup, misses: &found)
+                    out.misses += found.map {
+                        LookupMissReport(key: oldIndex.keyValues(i).joined(separator: ", "), column: $0.column, value: $0.value)
+                    }
+                }
+                return
+            }
+            var found: [LookupMiss] = []
+            let result = compiled.evaluate(values.strings(count: table.columns.count), lookup: lookup, misses: &found)
+            let line = table.line(of: row)
+            func reject(_ key: [String]?, _ reason: String) {
+                out.rejected += 1
+                if let key {
+                    let bytes = RowIndex.keyBytes(key)
+                    out.rejectedKeys.append((bytes, RowIndex.keyHash(key)))
+                }
+                if out.rejections.count < TargetOutcome.keptRejections {
+                    out.rejections.append(Rejection(line: line, key: key?.joined(separator: ", ") ?? "", reason: reason))
+                }
+            }
+            switch result {
+            case .skipped:
+                return
+            case .rejected(let key, let reason):
+                reject(key, reason)
+            case .row(let mapped):
+                if let other = duplicateOf {
+                    reject(
+                        keyPositions.map { mapped[$0] },
+                        "duplicate source key `\(table.keyValues(row).joined(separator: ", "))` (also at line \(other))")
+                    return
+                }
+                let key = keyPositions.map { mapped[$0] }
+                let start = out.rows.count
+                for v in mapped { out.rows.appendField(v) }
+                let rowHash = out.rows.withUnsafeBufferPointer {
+                    RowCodec.hash(UnsafeBufferPointer(rebasing: $0[start...]))
+                }
+                RowIndex.keyBytes(key).withUnsafeBufferPointer {
+                    out.index.append(
+                        key: $0, keyHash: RowIndex.keyHash(key), rowHash: rowHash,
+                        location: RowIndex.location(segment: 0, offset: start), rowLength: out.rows.count - start,
+                        sourceKeyHash: table.keyHashes[row], inputHash: inputHash ?? 0, line: line)
+                }
+            }
+            out.missCount += found.count
+            for miss in found where out.misses.count < TargetOutcome.keptRejections {
+                let key: String
+                if case .row(let mapped) = result { key = keyPositions.map { mapped[$0] }.joined(separator: ", ") } else {
+                    key = table.keyValues(row).joined(separator: ", ")
+                }
+                out.misses.append(LookupMissReport(key: key, column: miss.column, value: miss.value))
+            }
+        }
+        return out
+    }
+
+    // MARK: Compaction
+
+    /// Copies the kept rows into this run's segment when the earlier segments are mostly unused
+    /// bytes, hold a converted older snapshot, or are too many; the next snapshot then uses
+    /// this run's segment only.
+    private func compactIfWorthIt(_ plan: TargetPlan, writer: SegmentWriter) throws {
+        guard let old = previous, plan.kept.population > 0 else { return }
+        var live = [Int](repeating: 0, count: old.segments.count)
+        for i in 0..<old.count where plan.kept[i] {
+            live[RowIndex.segment(of: old.index.location[i])] += Int(old.index.rowLength[i])
+        }
+        let used = live.indices.filter { live[$0] > 0 }
+        let usedBytes = used.reduce(0) { $0 + old.segments[$1].size }
+        let liveBytes = live.reduce(0, +)
+        let worth =
+            old.mustCopyRows || used.count + 1 > TargetPlanner.maxSegments || usedBytes > 2 * liveBytes + (1 << 20)
+        guard worth else { return }
+        // Read the kept rows in the order they are stored, append them to this run's segment.
+        let order = (0..<old.count).filter { plan.kept[$0] }.sorted { old.index.location[$0] < old.index.location[$1] }
+        var relocated = [UInt64](repeating: 0, count: old.count)
+        let reader = old.rowReader()
+        for i in order {
+            let offset = try reader.withRow(
+                location: old.index.location[i], length: Int(old.index.rowLength[i]), hash: old.index.rowHash[i]
+            ) { try writer.append($0) }
+            relocated[i] = RowIndex.location(segment: Int(UInt16.max), offset: offset)
+        }
+        plan.relocated = relocated
+    }
+}
+
+/// A lookup that found no row, as the report lists it.
+public struct LookupMissReport: Codable, Sendable, Equatable {
+    /// The output key of the row (or its source key when it was not mapped).
+    public var key: String
+    public var column: String
+    public var value: String
+}
+
+/// File names from `output.file`: `{target}`, `{date}`, `{time}`, `{kind}`, `{seq}`.
+struct FileNames {
+    let target: String
+    let output: OutputSpec
+    let clock: RunClock
+    let seq: Int
+
+    func name(kind: String) throws -> String {
+        let template = try Template(output.fileTemplate)
+        let name = template.render { field in
+            switch field {
+            case "target": return target
+            case "date": return clock.day
+            case "time": return clock.time
+            case "kind": return kind
+            case "seq": return seq < 10000 ? String(format: "%04d", seq) : String(seq)
+            default: return ""
+            }
+        }
+        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), name != ".." else {
+            throw DataError("output.file `\(output.fileTemplate)` gives `\(name)`, which is not a plain file name")
+        }
+        return name
     }
 }

@@ -1,5 +1,5 @@
 /// The process exit codes (a contract: cron jobs and users' scripts branch on them).
-public enum ExitCode: Int32, Sendable, Comparable {
+public enum ExitCode: Int32, Codable, Sendable, Comparable {
     case success = 0
     /// `diff --exit-code` found differences.
     case differences = 1

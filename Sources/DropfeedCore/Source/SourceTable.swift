@@ -1,33 +1,72 @@
 import Dispatch
+import Foundation
 
-/// The source export, read once for all targets, holding only the columns some mapping uses.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What to do when two export rows have the same source key (`source.duplicateKeys`).
+public enum DuplicateKeyPolicy: String, Sendable {
+    /// The export is refused: no target runs (exit 65). The default.
+    case fail
+    /// Both rows are rejected in every target and reported; the vendors keep what they had.
+    case reject
+}
+
+/// The source export, read once for all targets.
 ///
-/// Values live in one byte arena (length-prefixed fields, row after row); `string(row:column:)`
-/// makes a `String` only when a mapping asks for it.
+/// Memory holds only what identifies a row and what lookups need: per row its line, the hash
+/// of its raw record, its key (bytes and hash) and where its values are in the spool; the
+/// values of the columns some mapping reads go to the spool, an unlinked temporary file read
+/// back by offset when a row is mapped. The columns a lookup returns (an e-mail, say) are kept
+/// in memory, since any row may ask for any other row's.
 public final class SourceTable: @unchecked Sendable {
     /// The full header of the export.
     public let header: [String]
     /// The columns kept, by name; `columnIndex[name]` is the column's position in a stored row.
     public let columns: [String]
     let columnIndex: [String: Int]
+    public let keyColumns: [String]
     public private(set) var rowCount = 0
-    /// The physical line each row starts on, for messages.
+    public private(set) var sha256 = ""
+    /// The export's size in bytes.
+    public private(set) var byteCount: Int64 = 0
+
+    /// Per row: its physical line, the hash of its raw record, the hash of its key.
     private(set) var lines: [UInt32] = []
-    private var arena: [UInt8] = []
-    private var rowStarts: [Int] = []
-    /// Per row: the hash of its raw record, and of its key fields (what `SourceLink` records).
     private(set) var rowHashes: [UInt64] = []
     private(set) var keyHashes: [UInt64] = []
-    /// The source key of each row → its row number (built when a mapping needs a lookup).
-    private(set) var keyToRow: [String: Int32] = [:]
-    public private(set) var sha256 = ""
-    public let keyColumns: [String]
+    /// Per row: where its encoded values end in the spool (they start where the previous row's end).
+    private var spoolEnds: [UInt64] = []
+    /// Per row: where its key ends in `keyBytes` (one column: the bytes; several: encoded fields).
+    private var keyEnds: [UInt32] = []
+    private var keyBytes: [UInt8] = []
+    private var keySlots: HashSlots
+    private let spool: Spool
 
-    /// Reads `config.source`, keeping `needed` columns (the key columns are always kept).
+    /// Per lookup key column (a kept column): for each row, the row its value names
+    /// (`lookupEmpty` when the value is empty, `lookupMissing` when no row has that key).
+    private var lookupRows: [Int: [Int32]] = [:]
+    /// Per lookup target column: every row's value, in memory.
+    private var lookupValues: [Int: ValueColumn] = [:]
+    static let lookupEmpty: Int32 = -1
+    static let lookupMissing: Int32 = -2
+
+    /// Rows rejected because another row has the same key (`duplicateKeys: "reject"`): row → the
+    /// other row's line.
+    public private(set) var duplicateRows: [Int: Int] = [:]
+
+    /// Reads `source`, keeping the `needed` columns (the key columns are always kept). The
+    /// values of `lookupTargets` are kept in memory, and for each column of `lookupKeys` the row
+    /// its value names is found. The spool is made in `spoolFolder` and unlinked at once.
     ///
-    /// Throws `CSVError` for malformed CSV, `InputFileError` when the file cannot be read,
-    /// and `DataError` for missing columns or empty/duplicate keys.
-    public init(source: SourceConfig, needed: Set<String>, buildLookup: Bool) throws {
+    /// Throws `CSVError` for malformed CSV, `InputFileError` when the file cannot be read, and
+    /// `DataError` for missing columns, empty keys and (with `duplicates: .fail`) duplicate keys.
+    public init(
+        source: SourceConfig, needed: Set<String>, lookupKeys: Set<String> = [], lookupTargets: Set<String> = [],
+        duplicates: DuplicateKeyPolicy = .fail,
+        spoolFolder: String = NSTemporaryDirectory()
+    ) throws {
         let reader = try CSVReader(path: source.path, displayName: source.displayPath, options: source.options)
         header = reader.header
         keyColumns = source.key
@@ -38,11 +77,14 @@ public final class SourceTable: @unchecked Sendable {
                     + suggestion(for: missingKeys[0], in: reader.header))
         }
         var kept = source.key
-        for name in reader.header where needed.contains(name) && !kept.contains(name) { kept.append(name) }
+        let wanted = needed.union(lookupKeys).union(lookupTargets)
+        for name in reader.header where wanted.contains(name) && !kept.contains(name) { kept.append(name) }
         columns = kept
         var index: [String: Int] = [:]
         for (k, name) in kept.enumerated() { index[name] = k }
         columnIndex = index
+        spool = try Spool(folder: spoolFolder)
+        keySlots = HashSlots(capacity: 0)
 
         // The checksum for the report is computed on the other core while this one parses.
         let digest = FileDigest(path: source.path)
@@ -51,132 +93,312 @@ public final class SourceTable: @unchecked Sendable {
 
         let positions = kept.map { reader.header.firstIndex(of: $0)! }
         let keyCount = source.key.count
+        let targetColumns = Set(lookupTargets.compactMap { index[$0] })
+        for column in targetColumns { lookupValues[column] = ValueColumn() }
         var emptyKeyLines: [Int] = []
-        arena.reserveCapacity(1 << 20)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        var spooled: UInt64 = 0
+        var scratch: [UInt8] = []
         try reader.forEach { record in
-            rowStarts.append(arena.count)
             lines.append(UInt32(truncatingIfNeeded: record.line))
             rowHashes.append(RowHash.combine(RowHash.seed, record.rawContent))
-            var keyHash = RowHash.seed
-            for k in 0..<keyCount { keyHash = RowHash.combine(keyHash, record.rawBytes(positions[k])) }
-            keyHashes.append(keyHash)
+            let rowStart = buffer.count
             for (k, c) in positions.enumerated() {
-                if k < keyCount && record.isEmpty(c) && emptyKeyLines.count < 5 { emptyKeyLines.append(record.line) }
                 if record.isEscaped(c) {
-                    appendField(record.bytes(c)[...])
+                    scratch = record.bytes(c)
+                    scratch.withUnsafeBufferPointer { buffer.appendField($0) }
                 } else {
-                    let raw = record.rawBytes(c)
-                    appendLength(raw.count)
-                    arena.append(contentsOf: raw)
+                    buffer.appendField(record.rawBytes(c))
                 }
+                if k < keyCount && record.isEmpty(c) && emptyKeyLines.count < 5 { emptyKeyLines.append(record.line) }
+            }
+            // The key and the lookup values, taken from the encoded fields just written.
+            buffer.withUnsafeBufferPointer { all in
+                var cursor = FieldCursor(all, from: rowStart, to: all.count)
+                var keyHash = RowHash.seed
+                for k in 0..<positions.count {
+                    let field = cursor.next()!
+                    if k < keyCount {
+                        keyHash = RowHash.combine(keyHash, field)
+                        if keyCount == 1 { keyBytes.append(contentsOf: field) } else { keyBytes.appendField(field) }
+                    }
+                    if targetColumns.contains(k) { lookupValues[k]!.append(field) }
+                }
+                keyHashes.append(keyHash)
+            }
+            guard keyBytes.count < Int(UInt32.max) else {
+                throw DataError("\(source.displayPath): the keys take more than 4 GB; dropfeed cannot hold them")
+            }
+            keyEnds.append(UInt32(keyBytes.count))
+            spooled += UInt64(buffer.count - rowStart)
+            spoolEnds.append(spooled)
+            if buffer.count >= 1 << 20 {
+                try spool.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
             }
             rowCount += 1
         }
-        rowStarts.append(arena.count)
+        try spool.write(buffer)
         group.wait()
         sha256 = try digest.result()
+        byteCount = digest.size
         if !emptyKeyLines.isEmpty {
             throw DataError(
                 "\(source.displayPath): empty key (\(source.key.joined(separator: ", "))) at line"
                     + (emptyKeyLines.count > 1 ? "s " : " ") + emptyKeyLines.map(String.init).joined(separator: ", "))
         }
-        try checkUniqueKeys(displayPath: source.displayPath, buildLookup: buildLookup)
+        try indexKeys(displayPath: source.displayPath, duplicates: duplicates)
+        try resolveLookups(Set(lookupKeys.compactMap { index[$0] }))
     }
 
-    /// One byte for a length under 255 (nearly every field), else 0xFF and four bytes.
-    private func appendLength(_ n: Int) {
-        if n < 0xFF {
-            arena.append(UInt8(n))
-        } else {
-            arena.append(0xFF)
-            arena.appendLength(n)
+    // MARK: Keys
+
+    /// The key bytes of `row`.
+    @inline(__always)
+    private func withKey<T>(_ row: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        let start = row == 0 ? 0 : Int(keyEnds[row - 1])
+        return keyBytes.withUnsafeBufferPointer { all in
+            body(UnsafeBufferPointer(rebasing: all[start..<Int(keyEnds[row])]))
         }
     }
 
-    private func appendField(_ bytes: ArraySlice<UInt8>) {
-        appendLength(bytes.count)
-        arena.append(contentsOf: bytes)
+    private func sameKey(_ a: Int, _ b: Int) -> Bool {
+        withKey(a) { x in withKey(b) { y in x.elementsEqual(y) } }
     }
 
-    /// The values of `row` as strings, in `columns` order.
-    public func strings(row: Int) -> [String] {
-        arena.withUnsafeBufferPointer { buffer in
+    /// The key values of `row`, for messages.
+    public func keyValues(_ row: Int) -> [String] {
+        withKey(row) { bytes in
+            if keyColumns.count == 1 { return [String(decoding: bytes, as: UTF8.self)] }
+            var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
             var out: [String] = []
-            out.reserveCapacity(columns.count)
-            var i = rowStarts[row]
-            for _ in 0..<columns.count {
-                var n = Int(buffer[i])
-                i += 1
-                if n == 0xFF {
-                    n = readLength(buffer, at: i)
-                    i += 4
-                }
-                out.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<(i + n)]), as: UTF8.self))
-                i += n
-            }
+            while let field = cursor.next() { out.append(String(decoding: field, as: UTF8.self)) }
             return out
         }
     }
 
+    /// Builds the key table and finds duplicate keys.
+    private func indexKeys(displayPath: String, duplicates: DuplicateKeyPolicy) throws {
+        keySlots = HashSlots(capacity: rowCount)
+        var found: [(Int, Int)] = []
+        for row in 0..<rowCount {
+            if let first = keySlots.insert(keyHashes[row], row: row, isSame: { self.sameKey($0, row) }) {
+                found.append((first, row))
+            }
+        }
+        guard !found.isEmpty else { return }
+        switch duplicates {
+        case .fail:
+            let shown = found.prefix(5).map { first, row in
+                "`\(keyValues(row).joined(separator: ", "))` (lines \(lines[first]) and \(lines[row]))"
+            }
+            throw DataError(
+                "\(displayPath): duplicate key \(shown.joined(separator: "; "))"
+                    + (found.count > 5 ? " and \(found.count - 5) more" : "")
+                    + " (set source.duplicateKeys to \"reject\" to reject such rows and send the rest)")
+        case .reject:
+            for (first, row) in found {
+                duplicateRows[row] = Int(lines[first])
+                if duplicateRows[first] == nil { duplicateRows[first] = Int(lines[row]) }
+            }
+        }
+    }
+
+    /// The row whose source key hash is `hash` (a snapshot row's `sourceKeyHash`), if any.
+    func row(forKeyHash hash: UInt64) -> Int? {
+        keySlots.first(hash) { _ in true }
+    }
+
+    /// The row whose source key is `values`.
+    public func row(forKey values: [String]) -> Int? {
+        guard values.count == keyColumns.count else { return nil }
+        var bytes: [UInt8] = []
+        var hash = RowHash.seed
+        for v in values {
+            var s = v
+            s.withUTF8 { field in
+                hash = RowHash.combine(hash, field)
+                if values.count == 1 { bytes.append(contentsOf: field) } else { bytes.appendField(field) }
+            }
+        }
+        return bytes.withUnsafeBufferPointer { wanted in
+            keySlots.first(hash) { row in self.withKey(row) { $0.elementsEqual(wanted) } }
+        }
+    }
+
+    // MARK: Lookups
+
+    private func resolveLookups(_ keyColumnsUsed: Set<Int>) throws {
+        guard !keyColumnsUsed.isEmpty, keyColumns.count == 1 else { return }
+        for column in keyColumnsUsed {
+            var found = [Int32](repeating: SourceTable.lookupEmpty, count: rowCount)
+            try forEachRow(in: 0..<rowCount) { row, values in
+                let value = values.field(column)
+                if value.count == 0 { return }
+                let hash = RowHash.combine(RowHash.seed, value)
+                found[row] =
+                    keySlots.first(hash) { other in self.withKey(other) { $0.elementsEqual(value) } }
+                    .map { Int32($0) } ?? SourceTable.lookupMissing
+            }
+            lookupRows[column] = found
+        }
+    }
+
+    /// The row named by `row`'s value in the kept column `keyColumn` (see `lookupEmpty`, `lookupMissing`).
+    @inline(__always)
+    func lookupRow(keyColumn: Int, row: Int) -> Int32 { lookupRows[keyColumn]?[row] ?? SourceTable.lookupMissing }
+
+    /// The value of the lookup target column `column` in `row`.
+    func lookupValue(row: Int, column: Int) -> String { lookupValues[column]!.string(row) }
+
+    /// The hash of the lookup target column `column`'s value in `row`.
+    func lookupValueHash(row: Int, column: Int, into h: UInt64) -> UInt64 {
+        lookupValues[column]!.withBytes(row) { RowHash.combine(h, $0) }
+    }
+
+    /// The value of `column` in the row whose (single-column) source key is `key`.
+    func lookup(_ key: String, column: Int) -> String? {
+        guard keyColumns.count == 1, let values = lookupValues[column] else { return nil }
+        var s = key
+        return s.withUTF8 { wanted -> String? in
+            let hash = RowHash.combine(RowHash.seed, wanted)
+            guard let row = keySlots.first(hash, where: { self.withKey($0) { $0.elementsEqual(wanted) } }) else {
+                return nil
+            }
+            return values.string(row)
+        }
+    }
+
+    // MARK: Values
+
+    /// The encoded values of a row (one field per kept column).
+    struct RowValues {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let start: Int
+        let end: Int
+
+        /// The bytes of kept column `column`.
+        func field(_ column: Int) -> UnsafeBufferPointer<UInt8> {
+            var cursor = FieldCursor(bytes, from: start, to: end)
+            for _ in 0..<column { _ = cursor.next() }
+            return cursor.next() ?? UnsafeBufferPointer(start: nil, count: 0)
+        }
+
+        /// Every kept column as a string.
+        func strings(count: Int) -> [String] {
+            var cursor = FieldCursor(bytes, from: start, to: end)
+            var out: [String] = []
+            out.reserveCapacity(count)
+            for _ in 0..<count { out.append(cursor.nextString() ?? "") }
+            return out
+        }
+    }
+
+    private func spoolStart(_ row: Int) -> UInt64 { row == 0 ? 0 : spoolEnds[row - 1] }
+
+    /// Calls `body` with each row of `rows` and its values, reading the spool in large blocks.
+    /// Safe to call from several threads at once.
+    func forEachRow(in rows: Range<Int>, _ body: (Int, RowValues) throws -> Void) throws {
+        var row = rows.lowerBound
+        var block: [UInt8] = []
+        while row < rows.upperBound {
+            let first = row
+            let start = spoolStart(first)
+            var last = first
+            while last < rows.upperBound && (spoolEnds[last] - start <= 4 << 20 || last == first) { last += 1 }
+            let end = spoolEnds[last - 1]
+            try spool.read(at: start, count: Int(end - start), into: &block)
+            try block.withUnsafeBufferPointer { all in
+                for r in first..<last {
+                    try body(
+                        r, RowValues(bytes: all, start: Int(spoolStart(r) - start), end: Int(spoolEnds[r] - start)))
+                }
+            }
+            row = last
+        }
+    }
+
+    /// The values of `row` as strings, in `columns` order.
+    public func strings(row: Int) -> [String] {
+        var out: [String] = []
+        try? forEachRow(in: row..<(row + 1)) { _, values in out = values.strings(count: columns.count) }
+        return out
+    }
+
     /// One kept column of `row`.
     public func string(row: Int, column: Int) -> String {
-        arena.withUnsafeBufferPointer { buffer in
-            var i = rowStarts[row]
-            for k in 0...column {
-                var n = Int(buffer[i])
-                i += 1
-                if n == 0xFF {
-                    n = readLength(buffer, at: i)
-                    i += 4
-                }
-                if k == column {
-                    return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<(i + n)]), as: UTF8.self)
-                }
-                i += n
-            }
-            return ""
-        }
+        strings(row: row)[column]
     }
 
     /// The physical line of the export row.
     public func line(of row: Int) -> Int { Int(lines[row]) }
+}
 
-    private func checkUniqueKeys(displayPath: String, buildLookup: Bool) throws {
-        var seen: [String: Int32] = [:]
-        seen.reserveCapacity(rowCount)
-        var duplicates: [String] = []
-        let keyCount = keyColumns.count
-        for row in 0..<rowCount {
-            let values =
-                keyCount == 1 ? [string(row: row, column: 0)] : (0..<keyCount).map { string(row: row, column: $0) }
-            let key = keyCount == 1 ? values[0] : values.joined(separator: "\u{1F}")
-            if let first = seen[key] {
-                if duplicates.count < 5 {
-                    let shown = values.joined(separator: ", ")
-                    duplicates.append("`\(shown)` (lines \(lines[Int(first)]) and \(lines[row]))")
-                }
-            } else {
-                seen[key] = Int32(row)
-            }
+/// One column's values for every row, in memory (the columns lookups return).
+struct ValueColumn {
+    private var ends: [UInt32] = []
+    private var bytes: [UInt8] = []
+
+    mutating func append(_ value: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: value)
+        ends.append(UInt32(truncatingIfNeeded: bytes.count))
+    }
+
+    func withBytes<T>(_ row: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        let start = row == 0 ? 0 : Int(ends[row - 1])
+        return bytes.withUnsafeBufferPointer { all in body(UnsafeBufferPointer(rebasing: all[start..<Int(ends[row])])) }
+    }
+
+    func string(_ row: Int) -> String { withBytes(row) { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// An unlinked temporary file written once and read back by offset (`pread`, thread-safe).
+/// It has no name from the moment it is made, so nothing is left behind, whatever happens.
+final class Spool: @unchecked Sendable {
+    private let fd: Int32
+    private let folder: String
+    private var size: UInt64 = 0
+
+    init(folder: String) throws {
+        self.folder = folder
+        try FileSystem.makeDirectory(folder)
+        let path = folder + "/.spool-" + FileSystem.randomSuffix()
+        fd = try FileSystem.createNew(path, readable: true)
+        unlink(path)
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: [UInt8]) throws {
+        do { try FileSystem.writeAll(fd, bytes, path: folder + "/(spool)") } catch {
+            throw StateError("cannot write the export's working copy in \(folder): \(FileSystem.errnoText())")
         }
-        if !duplicates.isEmpty {
-            throw DataError("\(displayPath): duplicate key \(duplicates.joined(separator: "; "))")
+        size += UInt64(bytes.count)
+    }
+
+    func read(at offset: UInt64, count: Int, into buffer: inout [UInt8]) throws {
+        if buffer.count < count { buffer = [UInt8](repeating: 0, count: count) }
+        try buffer.withUnsafeMutableBytes { raw in
+            try FileSystem.readAll(
+                fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: Int(offset),
+                path: folder + "/(spool)")
         }
-        if buildLookup && keyCount == 1 { keyToRow = seen }
     }
 }
 
-/// SHA-256 of a file, computed on another thread.
+/// SHA-256 and size of a file, computed on another thread.
 final class FileDigest: @unchecked Sendable {
     let path: String
     private var digest: String?
     private var error: Error?
+    private(set) var size: Int64 = 0
 
     init(path: String) { self.path = path }
 
     func run() {
         do {
-            digest = try sha256(ofFile: path)
+            (digest, size) = try sha256AndSize(ofFile: path)
         } catch {
             self.error = error
         }
@@ -190,15 +412,21 @@ final class FileDigest: @unchecked Sendable {
 
 /// The lowercase hex SHA-256 of the file at `path`.
 public func sha256(ofFile path: String) throws -> String {
+    try sha256AndSize(ofFile: path).0
+}
+
+private func sha256AndSize(ofFile path: String) throws -> (String, Int64) {
     let file = try FileByteSource(path: path)
     var hasher = SHA256()
     let size = 1 << 20
     let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
     defer { buffer.deallocate() }
+    var total: Int64 = 0
     while true {
         let n = try file.read(into: buffer, capacity: size)
         if n == 0 { break }
+        total += Int64(n)
         hasher.update(UnsafeRawBufferPointer(start: buffer, count: n))
     }
-    return hexString(hasher.finalize())
+    return (hexString(hasher.finalize()), total)
 }

@@ -4,55 +4,28 @@ import Foundation
     import Glibc
 #endif
 
-/// A file a run delivered (or is delivering), as recorded in snapshots, journals and reports.
-public struct FileRecord: Codable, Sendable, Equatable {
-    public var name: String
-    /// `full`, `delta`, `checksum` or `trigger`.
-    public var kind: String
-    public var rows: Int
-    public var bytes: Int
-    public var sha256: String
-    /// In a journal: whether the file has arrived under its final name.
-    public var delivered: Bool?
-}
-
-/// What a snapshot is: which run delivered it, its rows' shape, and how to check it is intact.
-public struct SnapshotMeta: Codable, Sendable {
-    public var format = 1
-    public var target: String
-    public var runId: String
-    public var time: String
-    public var columns: [String]
-    public var key: [String]
-    public var rows: Int
-    public var seq: Int
-    public var files: [FileRecord]
-    var arenaBytes: Int
-    var entryCount: Int
-    var keyBytes: Int
-    /// 64-bit hash of `snapshot.bin`, hex; a mismatch means the snapshot is corrupt.
-    var checksum: String
-    /// What the mapped rows were made with (mapping, source shape, dropfeed version); while it
-    /// is unchanged, an unchanged export row reuses its row instead of being mapped again.
-    var inputDigest: String? = nil
-}
-
 /// A delivery that started but has not finished: its files, what arrived, the snapshot it leads to.
 public struct Journal: Codable, Sendable {
     public var runId: String
     public var target: String
     public var time: String
     public var files: [FileRecord]
+
+    /// The files that have not arrived yet.
+    public var remaining: [FileRecord] { files.filter { $0.delivered != true } }
 }
 
 /// One target's folder in the state directory.
 ///
 /// ```
 /// <target>/current                      the run id of the snapshot in force
-/// <target>/generations/<run id>/        snapshot.bin + meta.json, the last few kept for rollback
+/// <target>/generations/<run id>/        meta.json + index.bin, the last few kept for rollback
+/// <target>/segments/<run id>.seg        the rows the snapshots point into, shared between them
 /// <target>/pending/                     journal.json, files/, snapshot/ — a delivery in progress
+/// <target>/seq                          the highest {seq} a reset or rollback let go of
 /// ```
-/// Every write is atomic (temporary name, fsync, rename); folders are 0700, files 0600.
+/// Every write is atomic (temporary name, fsync, rename); folders are 0700, files 0600; no link
+/// inside is followed. Reads are public; the writes are made through `StateStore`.
 public struct TargetState: Sendable {
     public let name: String
     public let folder: String
@@ -68,10 +41,14 @@ public struct TargetState: Sendable {
     }
 
     var generationsFolder: String { folder + "/generations" }
+    var segmentsFolder: String { folder + "/segments" }
     var pendingFolder: String { folder + "/pending" }
+    var pendingFilesFolder: String { pendingFolder + "/files" }
     var currentFile: String { folder + "/current" }
     /// The highest `{seq}` of a snapshot that `reset` or `rollback` let go of.
     var seqMarkFile: String { folder + "/seq" }
+
+    // MARK: Reading
 
     /// The run id of the snapshot in force, if any.
     public func currentRunId() throws -> String? {
@@ -86,81 +63,34 @@ public struct TargetState: Sendable {
     }
 
     public func meta(runId: String) throws -> SnapshotMeta {
-        try readMeta(generationsFolder + "/" + runId)
+        try Snapshot.readMeta(generationsFolder + "/" + runId)
     }
 
-    func readMeta(_ folder: String) throws -> SnapshotMeta {
-        guard let bytes = try FileSystem.read(folder + "/meta.json") else {
-            throw StateError("snapshot \(folder) has no meta.json: the state is damaged")
-        }
-        do { return try JSONDecoder().decode(SnapshotMeta.self, from: Data(bytes)) } catch {
-            throw StateError("snapshot metadata \(folder)/meta.json is corrupt: \(error.localizedDescription)")
-        }
-    }
-
-    /// The snapshot in force (the rows last delivered), verified against its checksum.
-    func loadCurrent() throws -> (RowSet, SnapshotMeta)? {
+    /// The snapshot in force (the rows last delivered).
+    func loadCurrent(spoolFolder: String) throws -> Snapshot? {
         guard let id = try currentRunId() else { return nil }
-        return try loadSnapshot(generationsFolder + "/" + id)
+        return try loadSnapshot(generationsFolder + "/" + id, spoolFolder: spoolFolder)
     }
 
-    func loadSnapshot(_ folder: String) throws -> (RowSet, SnapshotMeta) {
-        let meta = try readMeta(folder)
-        let path = folder + "/snapshot.bin"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StateError("snapshot \(path) is missing: the state is damaged") }
-        defer { close(fd) }
-        var st = stat()
-        fstat(fd, &st)
-        let entrySize = MemoryLayout<KeyEntry>.stride
-        let expected = meta.arenaBytes + meta.entryCount * entrySize + meta.keyBytes
-        let corrupt = StateError(
-            "snapshot of target `\(name)` is corrupt (\(path): \(st.st_size) bytes, checksum "
-                + "mismatch); restore it with `dropfeed state rollback \(name)` or send everything again after `dropfeed state reset \(name)`"
-        )
-        guard Int(st.st_size) == expected, meta.arenaBytes >= 0, meta.entryCount >= 0, meta.keyBytes >= 0 else {
-            throw corrupt
+    /// The rows of the snapshot in force, in key order, all in memory (for `state show` and
+    /// tests; the pipeline streams them instead).
+    func currentRows() throws -> (meta: SnapshotMeta, rows: [[String]])? {
+        let scratch = try FileSystem.makeTemporaryFolder(prefix: "dropfeed-rows-")
+        defer { try? FileSystem.remove(scratch) }
+        guard let snapshot = try loadCurrent(spoolFolder: scratch) else { return nil }
+        let index = snapshot.index
+        let order = (0..<index.count).sorted { a, b in
+            index.withKey(a) { x in index.withKey(b) { y in RowIndex.keyLess(x, y, parts: index.keyParts) } }
         }
-        // Each part is read straight into its own array: no copy of the whole file.
-        let arena = try [UInt8](unsafeUninitializedCapacity: meta.arenaBytes) { buffer, count in
-            try FileSystem.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: 0, path: path)
-            count = meta.arenaBytes
-        }
-        var index = KeyIndex()
-        index.entries = try [KeyEntry](unsafeUninitializedCapacity: meta.entryCount) { buffer, count in
-            try FileSystem.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), at: meta.arenaBytes, path: path)
-            count = meta.entryCount
-        }
-        index.keyBytes = try [UInt8](unsafeUninitializedCapacity: meta.keyBytes) { buffer, count in
-            try FileSystem.readAll(
-                fd, into: UnsafeMutableRawBufferPointer(buffer), at: meta.arenaBytes + meta.entryCount * entrySize,
-                path: path)
-            count = meta.keyBytes
-        }
-        guard snapshotChecksum(arena, index) == meta.checksum else { throw corrupt }
-        let keyPositions = meta.key.compactMap { meta.columns.firstIndex(of: $0) }
-        return (RowSet(columns: meta.columns, keyPositions: keyPositions, index: index, arena: arena), meta)
+        let reader = snapshot.rowReader()
+        return (snapshot.meta, try order.map { try snapshot.values($0, reader) })
     }
 
-    /// Writes `rows` as a snapshot into `folder`: the row arena, the index entries and the key
-    /// bytes, one after the other, with their checksum in `meta.json`.
-    static func writeSnapshot(_ rows: RowSet, meta: SnapshotMeta, to folder: String, root: String? = nil) throws {
-        try FileSystem.makeDirectory(folder, root: root)
-        var meta = meta
-        meta.arenaBytes = rows.arena.count
-        meta.entryCount = rows.index.entries.count
-        meta.keyBytes = rows.index.keyBytes.count
-        meta.checksum = snapshotChecksum(rows.arena, rows.index)
-        try FileSystem.writeAtomically(folder + "/snapshot.bin") { fd, temp in
-            try FileSystem.writeAll(fd, rows.arena, path: temp)
-            try rows.index.entries.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: temp) }
-            try FileSystem.writeAll(fd, rows.index.keyBytes, path: temp)
-        }
-        try FileSystem.writeAtomically(folder + "/meta.json", try encodeJSON(meta))
+    func loadSnapshot(_ folder: String, spoolFolder: String) throws -> Snapshot {
+        try Snapshot.load(folder: folder, segmentsFolder: segmentsFolder, target: name, spoolFolder: spoolFolder)
     }
 
-    // MARK: - Journal
-
+    /// The delivery in progress, if any.
     public func pendingJournal() throws -> Journal? {
         guard let bytes = try FileSystem.read(pendingFolder + "/journal.json") else { return nil }
         do { return try JSONDecoder().decode(Journal.self, from: Data(bytes)) } catch {
@@ -168,55 +98,107 @@ public struct TargetState: Sendable {
         }
     }
 
-    var pendingFilesFolder: String { pendingFolder + "/files" }
+    /// The snapshot a pending delivery leads to.
+    func pendingSnapshot(spoolFolder: String) throws -> Snapshot? {
+        let folder = pendingFolder + "/snapshot"
+        guard (try FileSystem.read(folder + "/meta.json")) != nil else { return nil }
+        return try loadSnapshot(folder, spoolFolder: spoolFolder)
+    }
+
+    /// The metadata of the pending delivery's snapshot, if any.
+    func pendingMeta() -> SnapshotMeta? { try? Snapshot.readMeta(pendingFolder + "/snapshot") }
+
+    /// The highest `{seq}` this target has used: its kept snapshots, a pending delivery, and what
+    /// `reset` and `rollback` let go of. A run numbers its files after it, so that a run after a
+    /// rollback or a reset never reuses the name of a file already delivered.
+    public func highestSeq() -> Int {
+        var highest =
+            ((try? FileSystem.read(seqMarkFile)) ?? nil)
+            .flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        for id in generations() {
+            if let meta = try? meta(runId: id) { highest = max(highest, meta.seq) }
+        }
+        if let meta = pendingMeta() { highest = max(highest, meta.seq) }
+        return highest
+    }
+
+    // MARK: Writing (through StateStore)
+
+    /// The folder a run stages this target's delivery in: `files/` and `snapshot/`.
+    func stagingFolder(runId: String) -> String { folder + "/.staging-" + runId }
+
+    /// Makes a delivery staged in `staging` (its `files/` and `snapshot/` complete) pending: the
+    /// journal is written into it, then the folder becomes `pending/` in one rename, so a crash
+    /// leaves either all of it or none.
+    func stage(journal: Journal, staging: String) throws {
+        if FileManager.default.fileExists(atPath: pendingFolder) {
+            throw StateError("target `\(name)` already has a pending delivery in \(pendingFolder)")
+        }
+        try FileSystem.makeDirectory(staging + "/files", root: stateDir)
+        try FileSystem.writeAtomically(staging + "/journal.json", try encodeJSON(journal))
+        try FileSystem.move(staging, pendingFolder)
+    }
 
     /// Records that a journal's file arrived.
     func saveJournal(_ journal: Journal) throws {
         try FileSystem.writeAtomically(pendingFolder + "/journal.json", try encodeJSON(journal))
     }
 
-    /// Stages a delivery: its files (already written into `staged`) and the snapshot it leads to.
-    /// The pending folder appears in one rename, so a crash leaves either all of it or none.
-    func stage(journal: Journal, filesFolder staged: String, snapshot: RowSet, meta: SnapshotMeta) throws {
-        let temp = folder + "/.pending-\(journal.runId)"
-        try FileSystem.remove(temp)
-        try FileSystem.makeDirectory(temp, root: stateDir)
-        try FileSystem.move(staged, temp + "/files")
-        try TargetState.writeSnapshot(snapshot, meta: meta, to: temp + "/snapshot", root: stateDir)
-        try FileSystem.writeAtomically(temp + "/journal.json", try encodeJSON(journal))
-        if FileManager.default.fileExists(atPath: pendingFolder) {
-            throw StateError("target `\(name)` already has a pending delivery in \(pendingFolder)")
-        }
-        try FileSystem.move(temp, pendingFolder)
-    }
-
-    /// The snapshot a pending delivery leads to.
-    func pendingSnapshot() throws -> (RowSet, SnapshotMeta)? {
-        let folder = pendingFolder + "/snapshot"
-        guard FileManager.default.fileExists(atPath: folder + "/meta.json") else { return nil }
-        return try loadSnapshot(folder)
-    }
-
-    /// Makes the pending snapshot the one in force and forgets the journal. Keeps the last
-    /// `history` snapshots.
+    /// Makes the pending snapshot the one in force and forgets the journal; keeps the last
+    /// `history` snapshots and the segments they use. Each step can be repeated: a commit cut
+    /// short is finished by the next run.
     func commitPending(runId: String) throws {
         try FileSystem.makeDirectory(generationsFolder, root: stateDir)
+        try FileSystem.makeDirectory(segmentsFolder, root: stateDir)
         let staged = pendingFolder + "/snapshot"
         let generation = generationsFolder + "/" + runId
-        if FileManager.default.fileExists(atPath: staged) {
+        var st = stat()
+        if lstat(staged, &st) == 0 {
+            // The new segment joins the shared ones, then the index and meta become the generation.
+            for segment in FileSystem.list(staged) where segment.hasSuffix(".seg") {
+                try FileSystem.move(staged + "/" + segment, segmentsFolder + "/" + segment)
+                Fault.point("after-segment-move", target: name)
+            }
             try FileSystem.remove(generation)
             try FileSystem.move(staged, generation)
+            Fault.point("after-generation", target: name)
         }
-        guard FileManager.default.fileExists(atPath: generation) else {
+        guard lstat(generation, &st) == 0 else {
             throw StateError("pending delivery of `\(name)` has no snapshot to commit")
         }
         try FileSystem.writeAtomically(currentFile, Array((runId + "\n").utf8))
+        Fault.point("after-current", target: name)
         try discardPendingFolder()
+        Fault.point("after-pending-removed", target: name)
+        try prune(keeping: runId)
+        Fault.point("after-prune", target: name)
+    }
+
+    /// Keeps the newest `history` generations (and `current`), then removes the segments no
+    /// kept generation uses.
+    private func prune(keeping current: String) throws {
         let kept = generations()
         if kept.count > TargetState.history {
-            for old in kept.prefix(kept.count - TargetState.history) where old != runId {
+            for old in kept.prefix(kept.count - TargetState.history) where old != current {
                 try FileSystem.remove(generationsFolder + "/" + old)
             }
+        }
+        try removeUnusedSegments()
+    }
+
+    /// Removes segment files that no kept generation and no pending delivery lists.
+    func removeUnusedSegments() throws {
+        var used = Set<String>()
+        for id in generations() {
+            guard let meta = try? meta(runId: id) else {
+                // An unreadable generation: keep everything rather than guess.
+                return
+            }
+            for s in meta.segments ?? [] { used.insert(s.name) }
+        }
+        for s in pendingMeta()?.segments ?? [] { used.insert(s.name) }
+        for name in FileSystem.list(segmentsFolder) where name.hasSuffix(".seg") && !used.contains(name) {
+            try FileSystem.remove(segmentsFolder + "/" + name)
         }
     }
 
@@ -231,6 +213,16 @@ public struct TargetState: Sendable {
         try FileSystem.remove(trash)
     }
 
+    /// Drops a pending delivery that cannot complete: the snapshot stays where it was and the
+    /// next run computes its changes again. Returns the journal dropped.
+    func discardPending() throws -> Journal? {
+        let journal = try? pendingJournal()
+        try keepSeqMark()
+        try discardPendingFolder()
+        try removeUnusedSegments()
+        return journal
+    }
+
     /// What interrupted runs can leave in the target's folder: staging and half-built pending
     /// folders, folders being removed, temporary files of atomic writes, and a `pending/` whose
     /// journal is gone (its removal after a commit was cut short). Call with the state lock held.
@@ -242,10 +234,18 @@ public struct TargetState: Sendable {
             try FileSystem.remove(folder + "/" + name)
             removed.append(name)
         }
+        for sub in [generationsFolder, segmentsFolder] {
+            for name in FileSystem.list(sub) where name.hasPrefix(".") {
+                try FileSystem.remove(sub + "/" + name)
+            }
+        }
         var st = stat()
-        if lstat(pendingFolder, &st) == 0, try FileSystem.read(pendingFolder + "/journal.json") == nil {
-            try discardPendingFolder()
-            removed.append("pending")
+        if lstat(pendingFolder, &st) == 0 {
+            let isFolder = st.st_mode & S_IFMT == S_IFDIR
+            if !isFolder || (try? FileSystem.read(pendingFolder + "/journal.json")) == nil {
+                try discardPendingFolder()
+                removed.append("pending")
+            }
         }
         return removed
     }
@@ -256,29 +256,16 @@ public struct TargetState: Sendable {
             || (name.hasPrefix(".") && name.contains(".tmp-"))
     }
 
-    /// The highest `{seq}` this target has used: its kept snapshots, a pending delivery, and what
-    /// `reset` and `rollback` let go of. A run numbers its files after it, so that a run after a
-    /// rollback or a reset never reuses the name of a file already delivered.
-    public func highestSeq() -> Int {
-        var highest =
-            ((try? FileSystem.read(seqMarkFile)) ?? nil)
-            .flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
-        for id in generations() {
-            if let meta = try? meta(runId: id) { highest = max(highest, meta.seq) }
-        }
-        if let meta = try? readMeta(pendingFolder + "/snapshot") { highest = max(highest, meta.seq) }
-        return highest
-    }
-
     /// Records `highestSeq()` before a snapshot or a pending delivery is dropped.
     private func keepSeqMark() throws {
         let highest = highestSeq()
         guard highest > 0 else { return }
+        try FileSystem.makeDirectory(folder, root: stateDir)
         try FileSystem.writeAtomically(seqMarkFile, Array("\(highest)\n".utf8))
     }
 
     /// Forgets the snapshot in force (kept on disk, so `rollback` can bring it back).
-    public func reset() throws {
+    func reset() throws {
         try keepSeqMark()
         try discardPendingFolder()
         try FileSystem.remove(currentFile)
@@ -286,33 +273,34 @@ public struct TargetState: Sendable {
 
     /// Puts the snapshot before the current one back in force; returns the run id restored.
     /// After a `reset`, restores the newest snapshot.
-    public func rollback() throws -> String {
+    func rollback() throws -> String {
         let kept = generations()
         let current = try currentRunId()
         let restored: String
         if let current, let position = kept.firstIndex(of: current) {
-            guard position > 0 else { throw StateError("target `\(name)` has no earlier snapshot to roll back to") }
+            guard position > 0 else { throw NothingToRollBack(target: name) }
             restored = kept[position - 1]
             try keepSeqMark()
             try FileSystem.remove(generationsFolder + "/" + current)
         } else {
-            guard let newest = kept.last else { throw StateError("target `\(name)` has no snapshot to roll back to") }
+            guard let newest = kept.last else { throw NothingToRollBack(target: name) }
             restored = newest
             try keepSeqMark()
         }
         try discardPendingFolder()
         try FileSystem.writeAtomically(currentFile, Array((restored + "\n").utf8))
+        try removeUnusedSegments()
         return restored
     }
 }
 
-/// The snapshot checksum: the fast 64-bit row hash chained over the file's three parts, hex.
-func snapshotChecksum(_ arena: [UInt8], _ index: KeyIndex) -> String {
-    var h = arena.withUnsafeBufferPointer { RowHash.combine(RowHash.seed, $0) }
-    h = index.entries.withUnsafeBytes { RowHash.combine(h, $0.bindMemory(to: UInt8.self).baseAddress, $0.count) }
-    h = index.keyBytes.withUnsafeBufferPointer { RowHash.combine(h, $0) }
-    let s = String(h, radix: 16)
-    return String(repeating: "0", count: 16 - s.count) + s
+/// `state rollback` with no earlier snapshot (exit 64: the request does not apply; the state is intact).
+public struct NothingToRollBack: CodedError {
+    public var target: String
+    public var exitCode: ExitCode { .usage }
+    public var description: String {
+        "target `\(target)` has no earlier snapshot to roll back to (see `dropfeed state show \(target)`)"
+    }
 }
 
 func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {

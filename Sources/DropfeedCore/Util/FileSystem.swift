@@ -75,8 +75,8 @@ enum FileSystem {
 
     /// Creates a new file for writing: never an existing file, never through a symbolic link,
     /// with exactly `mode` whatever the umask.
-    static func createNew(_ path: String, mode: mode_t = 0o600) throws -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+    static func createNew(_ path: String, mode: mode_t = 0o600, readable: Bool = false) throws -> Int32 {
+        let fd = open(path, (readable ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else {
             let reason = errno == EEXIST ? "it already exists (a leftover or a planted file; remove it)" : errnoText()
             throw StateError("cannot create \(path): \(reason)")
@@ -241,6 +241,26 @@ enum FileSystem {
     static func move(_ from: String, _ to: String) throws {
         guard rename(from, to) == 0 else { throw StateError("cannot rename \(from) to \(to): \(errnoText())") }
         syncDirectory((to as NSString).deletingLastPathComponent)
+    }
+
+    /// Copies the file at `from` to a new file `to` (0600, never through a link), synced.
+    static func copy(_ from: String, to: String) throws {
+        let input = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard input >= 0 else { throw StateError("cannot read \(from): \(errnoText())") }
+        defer { close(input) }
+        let output = try createNew(to)
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StateError("cannot read \(from): \(errnoText())")
+            }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes { try writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: to) }
+        }
+        guard fsync(output) == 0 else { throw StateError("cannot sync \(to): \(errnoText())") }
     }
 
     static func list(_ path: String) -> [String] {

@@ -20,13 +20,13 @@ enum FeedChecks {
     /// Returns the data files read, by name.
     @discardableResult
     static func expectFiles(
-        of target: FeedReport.Target, in folder: URL,
+        of target: FeedReport.Target, in folder: URL, alsoThere: Set<String> = [],
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> [String: CSVFile] {
         let dialect = try #require(SampleDialects.byTarget[target.name], sourceLocation: sourceLocation)
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
         #expect(
-            present == Set(target.files.map(\.name)), "\(target.name): the folder holds exactly the reported files",
+            present == Set(target.files.map(\.name)).union(alsoThere), "\(target.name): the folder holds exactly the reported files",
             sourceLocation: sourceLocation)
         var read: [String: CSVFile] = [:]
         for file in target.files {

@@ -1,5 +1,5 @@
 /// A safety gate that tripped, with the figures (`{"name": "maxDeletePercent", "limit": 5, "actual": 37.5}`).
-public struct GateTrip: Sendable, Equatable {
+public struct GateTrip: Codable, Sendable, Equatable {
     public var name: String
     public var limit: Double
     public var actual: Double
@@ -43,15 +43,29 @@ public struct GateTrip: Sendable, Equatable {
 }
 
 /// A source row a target could not map, and why.
-public struct Rejection: Sendable, Equatable {
+public struct Rejection: Codable, Sendable, Equatable {
     public var line: Int
     public var key: String
     public var reason: String
 }
 
+/// A delivery that an interrupted run left unfinished: its run and the files still to send.
+public struct PendingDelivery: Codable, Sendable, Equatable {
+    public var runId: String
+    public var remaining: [String]
+    public var files: [String]
+
+    var json: JSON {
+        .object([
+            ("runId", .string(runId)), ("remaining", .array(remaining.map(JSON.string))),
+            ("files", .array(files.map(JSON.string))),
+        ])
+    }
+}
+
 /// What happened to one target in a plan or a run — one element of the report's `targets`.
-public struct TargetOutcome: Sendable {
-    public enum Status: String, Sendable {
+public struct TargetOutcome: Codable, Sendable {
+    public enum Status: String, Codable, Sendable {
         case planned, delivered, unchanged, held, failed
     }
 
@@ -73,6 +87,12 @@ public struct TargetOutcome: Sendable {
     public var rejections: [Rejection] = []
     /// Lookups that found no row (a warning, not a rejection).
     public var lookupMisses = 0
+    /// The first of them (at most 20): the row's key, the output column and the value looked up.
+    public var lookupMissList: [LookupMissReport] = []
+    /// A delivery an earlier run left unfinished (`plan` reports it; `run` finishes it first).
+    public var pending: PendingDelivery?
+    /// How many rejections and lookup misses a report lists.
+    public static let keptRejections = 20
     /// Deletes kept pending by `onExceed: "hold-deletes"`.
     public var heldDeletes = 0
     /// Rows last delivered whose source row was rejected this run: kept as they were, not deleted.
@@ -112,6 +132,14 @@ public struct TargetOutcome: Sendable {
             ("heldDeletes", .int(heldDeletes)),
             ("keptRejected", .int(keptRejected)),
             ("lookupMisses", .int(lookupMisses)),
+            (
+                "lookupMissExamples",
+                .array(
+                    lookupMissList.map {
+                        .object([("key", .string($0.key)), ("column", .string($0.column)), ("value", .string($0.value))])
+                    })
+            ),
+            ("pending", pending?.json ?? .null),
             ("recovered", .array(recovered.map(JSON.string))),
             (
                 "rejections",
@@ -135,6 +163,8 @@ public struct RunReport: Sendable {
     public var targets: [TargetOutcome] = []
     /// A failure before any target could be planned (bad source, lock, config).
     public var error: String?
+    /// `plan --explain`: one row's story.
+    public var explanation: String?
     public var errorCode: ExitCode?
 
     public init(command: String, runId: String, startedAt: String, sourcePath: String) {
@@ -142,6 +172,14 @@ public struct RunReport: Sendable {
         self.runId = runId
         self.startedAt = startedAt
         self.sourcePath = sourcePath
+    }
+
+    /// `plan --exit-code`: whether anything would be sent — a planned target with files or
+    /// changes, or a pending delivery the next run would finish.
+    public var wouldSend: Bool {
+        targets.contains { t in
+            t.pending != nil || (t.status == .planned && (!t.files.isEmpty || t.adds + t.updates + t.deletes > 0))
+        }
     }
 
     /// The most severe exit code of the run.
@@ -187,6 +225,11 @@ public struct RunReport: Sendable {
             if !t.recovered.isEmpty {
                 lines.append("    finished an interrupted delivery: \(t.recovered.joined(separator: ", "))")
             }
+            if let p = t.pending {
+                lines.append(
+                    "    a delivery of run \(p.runId) is pending (\(p.remaining.isEmpty ? "every file arrived; its snapshot is not committed yet" : "not sent yet: " + p.remaining.joined(separator: ", "))); the next run finishes it first — see `dropfeed state pending \(t.name)`"
+                )
+            }
             for f in t.files { lines.append("    \(f.name)  \(f.rows) rows, \(f.bytes) bytes") }
             if let gate = t.gate {
                 lines.append("    gate \(gate.text)" + (t.heldDeletes > 0 ? "; \(t.heldDeletes) deletes held" : ""))
@@ -196,7 +239,12 @@ public struct RunReport: Sendable {
                 lines.append("    rejected line \(r.line) (\(r.key.isEmpty ? "no key" : r.key)): \(r.reason)")
             }
             if t.rejected > 5 { lines.append("    … \(t.rejected - 5) more rejected (see --json)") }
-            if t.lookupMisses > 0 { lines.append("    warning: \(t.lookupMisses) lookups found no row") }
+            if t.lookupMisses > 0 {
+                let examples = t.lookupMissList.prefix(3).map { "\($0.column) `\($0.value)` for \($0.key)" }
+                lines.append(
+                    "    warning: \(t.lookupMisses) lookups found no row"
+                        + (examples.isEmpty ? "" : " (e.g. " + examples.joined(separator: "; ") + ")"))
+            }
             if t.keptRejected > 0 {
                 lines.append("    kept \(t.keptRejected) delivered rows whose source row was rejected (not deleted)")
             }

@@ -1,0 +1,354 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Writes what a `TargetPlan` describes into a folder: the files to send (data files in the
+/// target's dialect, `.sha256` sidecars, trigger files), the snapshot the plan leads to, and
+/// `changes.csv`. Rows are streamed from the snapshots' segments, never gathered in memory.
+struct FileWriter {
+    let plan: TargetPlan
+
+    private var mapping: Mapping { plan.target.mapping }
+    private var columns: [String] { mapping.columnNames }
+
+    /// Reads the rows a plan refers to, in the columns of its mapping.
+    final class Rows {
+        let plan: TargetPlan
+        private let previousReader: RowReader?
+        private let mappedReader: RowReader?
+        /// For each mapping column, its position in the previous snapshot's columns.
+        private let project: [Int?]
+        private let sameColumns: Bool
+
+        init(_ plan: TargetPlan) {
+            self.plan = plan
+            previousReader = plan.previous?.rowReader()
+            mappedReader = plan.segment.map { RowReader(files: [$0], target: plan.target.name) }
+            let old = plan.previous?.meta.columns ?? []
+            project = projection(from: old, to: plan.target.mapping.columnNames)
+            sameColumns = old == plan.target.mapping.columnNames
+        }
+
+        /// The values of a row of the previous snapshot, projected onto the mapping's columns
+        /// (a column the snapshot did not have is empty).
+        func previous(_ i: Int) throws -> [String] {
+            let values = try plan.previous!.values(i, previousReader!)
+            return sameColumns ? values : project.map { $0.map { values[$0] } ?? "" }
+        }
+
+        /// The values of a row mapped in this run.
+        func mapped(_ j: Int) throws -> [String] {
+            let index = plan.mapped
+            return try mappedReader!.values(
+                location: RowIndex.location(segment: 0, offset: RowIndex.offset(of: index.location[j])),
+                length: Int(index.rowLength[j]), hash: index.rowHash[j], columns: plan.target.mapping.columnNames.count)
+        }
+
+        func values(_ ref: RowRef) throws -> [String] {
+            switch ref {
+            case .previous(let i): return try previous(i)
+            case .mapped(let j): return try mapped(j)
+            }
+        }
+    }
+
+    // MARK: Order
+
+    /// Sorts `refs` by key, comparing key columns one by one as bytes.
+    func sortedByKey(_ refs: [RowRef]) -> [RowRef] { sortedByKey(refs) { $0 } }
+
+    /// Sorts `items` by the key of the row each refers to.
+    func sortedByKey<T>(_ items: [T], ref: (T) -> RowRef) -> [T] {
+        let old = plan.previous?.index
+        let new = plan.mapped
+        func prefix(_ r: RowRef) -> UInt64 {
+            switch r {
+            case .previous(let i): return old!.keyPrefix(i)
+            case .mapped(let j): return new.keyPrefix(j)
+            }
+        }
+        func withKey<R>(_ r: RowRef, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            switch r {
+            case .previous(let i): return old!.withKey(i, body)
+            case .mapped(let j): return new.withKey(j, body)
+            }
+        }
+        let parts = new.keyParts
+        var tagged = items.map { (prefix(ref($0)), $0) }
+        tagged.sort { $0.0 < $1.0 }
+        var i = 0
+        while i < tagged.count {
+            var j = i + 1
+            while j < tagged.count && tagged[j].0 == tagged[i].0 { j += 1 }
+            if j - i > 1 {
+                tagged[i..<j].sort { a, b in
+                    withKey(ref(a.1)) { x in withKey(ref(b.1)) { y in RowIndex.keyLess(x, y, parts: parts) } }
+                }
+            }
+            i = j
+        }
+        return tagged.map(\.1)
+    }
+
+    /// Every row of the next snapshot, in key order.
+    func nextRowsInKeyOrder() -> [RowRef] {
+        var refs: [RowRef] = []
+        refs.reserveCapacity(plan.nextRowCount)
+        for i in 0..<plan.kept.count where plan.kept[i] { refs.append(.previous(i)) }
+        for j in 0..<plan.mapped.count { refs.append(.mapped(j)) }
+        return sortedByKey(refs)
+    }
+
+    enum DeltaAction { case add, update, delete, deleteAsUpdate }
+
+    /// The delta's rows, in key order.
+    func deltaRows() -> [(DeltaAction, RowRef)] {
+        if plan.previous == nil { return nextRowsInKeyOrder().map { (.add, $0) } }
+        var rows: [(DeltaAction, RowRef)] = plan.adds.map { (.add, .mapped($0)) }
+        rows += plan.updates.map { (.update, .mapped($0.new)) }
+        let asUpdate: Bool
+        if case .set = mapping.output.deletes { asUpdate = true } else { asUpdate = false }
+        rows += plan.sentDeletes.map { (asUpdate ? .deleteAsUpdate : .delete, .previous($0)) }
+        return sortedByKey(rows) { $0.1 }
+    }
+
+    // MARK: Files
+
+    /// Writes the plan's files into `folder`; returns their records, in delivery order.
+    func writeFiles(into folder: String) throws -> [FileRecord] {
+        let rows = Rows(plan)
+        var records: [String: FileRecord] = [:]
+        var out: [FileRecord] = []
+        for spec in plan.files {
+            let record: FileRecord
+            switch spec {
+            case .full(let name):
+                let order = nextRowsInKeyOrder()
+                record = try write(name: name, kind: "full", header: columns, folder: folder, rowCount: order.count) {
+                    try rows.values(order[$0])
+                }
+            case .delta(let name):
+                let delta = deltaRows()
+                let action = mapping.output.action
+                let overrides: [String: String]
+                if case .set(let o) = mapping.output.deletes { overrides = o } else { overrides = [:] }
+                let names = columns
+                record = try write(
+                    name: name, kind: "delta", header: (action.map { [$0.column] } ?? []) + columns, folder: folder,
+                    rowCount: delta.count
+                ) { k in
+                    let (kind, ref) = delta[k]
+                    var values = try rows.values(ref)
+                    if kind == .deleteAsUpdate {
+                        for (c, name) in names.enumerated() { if let v = overrides[name] { values[c] = v } }
+                    }
+                    guard let action else { return values }
+                    switch kind {
+                    case .add: return [action.add] + values
+                    case .update, .deleteAsUpdate: return [action.update] + values
+                    case .delete: return [action.delete] + values
+                    }
+                }
+            case .checksum(let name, let of):
+                let data = records[of]!
+                let bytes = Array("\(data.sha256)  \(data.name)\n".utf8)
+                try FileSystem.writeAtomically(folder + "/" + name, bytes, mode: 0o600)
+                record = FileRecord(name: name, kind: "checksum", rows: 0, bytes: bytes.count, sha256: SHA256.hex(bytes))
+            case .trigger(let name, _):
+                try FileSystem.writeAtomically(folder + "/" + name, [], mode: 0o600)
+                record = FileRecord(name: name, kind: "trigger", rows: 0, bytes: 0, sha256: SHA256.hex([UInt8]()))
+            }
+            records[record.name] = record
+            out.append(record)
+        }
+        return out
+    }
+
+    /// Streams a CSV file to disk in the target's dialect, hashing it on the way.
+    private func write(
+        name: String, kind: String, header: [String], folder: String, rowCount: Int,
+        row: (Int) throws -> [String]
+    ) throws -> FileRecord {
+        let path = folder + "/" + name
+        let fd = try FileSystem.createNew(path)
+        defer { close(fd) }
+        var writer = CSVWriter(options: mapping.output.dialect)
+        var hasher = SHA256()
+        var size = 0
+        func flush() throws {
+            let bytes = writer.takeBytes()
+            bytes.withUnsafeBytes { hasher.update($0) }
+            size += bytes.count
+            try FileSystem.writeAll(fd, bytes, path: path)
+        }
+        do {
+            if mapping.output.dialect.header { try writer.write(header) }
+            for i in 0..<rowCount {
+                try writer.write(try row(i))
+                if writer.bytes.count >= 1 << 20 { try flush() }
+            }
+        } catch let error as EncodingError {
+            throw DataError("target `\(plan.target.name)`: \(error) (output.encoding)")
+        }
+        try flush()
+        guard fsync(fd) == 0 else { throw StateError("cannot sync \(path): \(FileSystem.errnoText())") }
+        return FileRecord(name: name, kind: kind, rows: rowCount, bytes: size, sha256: hexString(hasher.finalize()))
+    }
+
+    // MARK: Snapshot
+
+    /// Writes the snapshot the plan leads to into `folder` (which holds the plan's segment, if
+    /// any): `index.bin` and `meta.json` with `files`. Returns its metadata.
+    @discardableResult
+    func writeSnapshot(into folder: String, files: [FileRecord]) throws -> SnapshotMeta {
+        guard var meta = plan.nextMeta else { throw StateError("target `\(plan.target.name)` has no snapshot to write") }
+        // The segments the next snapshot uses: the earlier ones still holding a kept row, then this run's.
+        var segments: [SegmentInfo] = []
+        var ordinal: [Int: Int] = [:]
+        if let old = plan.previous, plan.relocated.isEmpty {
+            var used = Set<Int>()
+            for i in 0..<old.count where plan.kept[i] { used.insert(RowIndex.segment(of: old.index.location[i])) }
+            for s in used.sorted() {
+                ordinal[s] = segments.count
+                segments.append(old.segmentInfos[s])
+            }
+        }
+        let own = segments.count
+        if let segment = plan.segment { segments.append(SegmentInfo(name: plan.segmentName, bytes: segment.size)) }
+
+        let merged = MergedIndex(plan: plan, ordinal: ordinal, own: own)
+        let (bytes, checksum) = try writeIndex(merged, to: folder + "/index.bin")
+        meta.rows = merged.count
+        meta.files = files
+        meta.segments = segments
+        meta.indexBytes = bytes
+        meta.indexChecksum = checksum
+        try FileSystem.writeAtomically(folder + "/meta.json", try encodeJSON(meta))
+        return meta
+    }
+
+    // MARK: changes.csv
+
+    /// Writes `changes.csv`: `action,<key columns>,column,before,after` (UTF-8, `,`, LF), one line
+    /// per output column of an add or a delete and per changed column of an update, sorted by key
+    /// then column order. A delete's `after` is what is sent: empty for `row` and `omit`, the
+    /// sent value for `{set: …}`.
+    func writeChanges(to path: String) throws {
+        let rows = Rows(plan)
+        let key = mapping.key
+        let names = columns
+        let keyPositions = key.map { names.firstIndex(of: $0)! }
+        var changes: [(action: String, old: Int?, ref: RowRef)] = []
+        if plan.previous == nil {
+            changes = (0..<plan.mapped.count).map { ("add", nil, .mapped($0)) }
+        } else {
+            changes = plan.adds.map { ("add", nil, .mapped($0)) }
+            changes += plan.updates.map { ("update", $0.old, .mapped($0.new)) }
+            changes += plan.deletes.map { ("delete", nil, .previous($0)) }
+        }
+        let overrides: [String: String]?
+        switch mapping.output.deletes {
+        case .set(let o): overrides = o
+        default: overrides = nil
+        }
+        var csv = CSVWriter(options: CSVWriteOptions(lineEnding: .lf))
+        let fd = try FileSystem.createNew(path)
+        defer { close(fd) }
+        try csv.write(["action"] + key + ["column", "before", "after"])
+        for (action, oldPosition, ref) in sortedByKey(changes, ref: { $0.ref }) {
+            let values = try rows.values(ref)
+            let keyValues = keyPositions.map { values[$0] }
+            switch action {
+            case "add":
+                for (c, name) in names.enumerated() { try csv.write(["add"] + keyValues + [name, "", values[c]]) }
+            case "update":
+                let before = try rows.previous(oldPosition!)
+                for (c, name) in names.enumerated() where before[c] != values[c] {
+                    try csv.write(["update"] + keyValues + [name, before[c], values[c]])
+                }
+            default:
+                for (c, name) in names.enumerated() {
+                    let sent = overrides.map { $0[name] ?? values[c] } ?? ""
+                    try csv.write(["delete"] + keyValues + [name, values[c], sent])
+                }
+            }
+            if csv.bytes.count >= 1 << 20 { try FileSystem.writeAll(fd, csv.takeBytes(), path: path) }
+        }
+        try FileSystem.writeAll(fd, csv.takeBytes(), path: path)
+    }
+}
+
+
+/// The next snapshot's rows as `writeIndex` reads them: the kept rows of the previous snapshot
+/// merged with the rows mapped this run, in hash order, their locations renumbered to the next
+/// snapshot's segment list. Holds one 4-byte reference a row.
+struct MergedIndex: IndexRows {
+    let old: RowIndex?
+    let new: RowIndex
+    /// High bit set: a mapped row; else a row of the previous snapshot.
+    let order: [UInt32]
+    let relocated: [UInt64]
+    /// Previous segment ordinal → ordinal in the next snapshot.
+    let ordinal: [Int: Int]
+    /// The ordinal of this run's segment.
+    let own: Int
+
+    init(plan: TargetPlan, ordinal: [Int: Int], own: Int) {
+        old = plan.previous?.index
+        new = plan.mapped
+        relocated = plan.relocated
+        self.ordinal = ordinal
+        self.own = own
+        var order: [UInt32] = []
+        order.reserveCapacity(plan.nextRowCount)
+        var i = 0
+        var j = 0
+        let oldCount = old?.count ?? 0
+        while i < oldCount || j < new.count {
+            if i < oldCount && !plan.kept[i] {
+                i += 1
+                continue
+            }
+            if j == new.count || (i < oldCount && old!.hashOrder(i, new, j) < 0) {
+                order.append(UInt32(i))
+                i += 1
+            } else {
+                order.append(UInt32(j) | 0x8000_0000)
+                j += 1
+            }
+        }
+        self.order = order
+    }
+
+    var count: Int { order.count }
+    var keyParts: Int { new.keyParts }
+
+    @inline(__always) private func side(_ k: Int) -> (isNew: Bool, i: Int) {
+        let r = order[k]
+        return (r & 0x8000_0000 != 0, Int(r & 0x7FFF_FFFF))
+    }
+
+    func keyHash(_ k: Int) -> UInt64 { let (n, i) = side(k); return n ? new.keyHash[i] : old!.keyHash[i] }
+    func rowHash(_ k: Int) -> UInt64 { let (n, i) = side(k); return n ? new.rowHash[i] : old!.rowHash[i] }
+    func rowLength(_ k: Int) -> UInt32 { let (n, i) = side(k); return n ? new.rowLength[i] : old!.rowLength[i] }
+    func sourceKeyHash(_ k: Int) -> UInt64 {
+        let (n, i) = side(k)
+        return n ? new.sourceKeyHash[i] : old!.sourceKeyHash[i]
+    }
+    func inputHash(_ k: Int) -> UInt64 { let (n, i) = side(k); return n ? new.inputHash[i] : old!.inputHash[i] }
+
+    func location(_ k: Int) -> UInt64 {
+        let (n, i) = side(k)
+        if n { return RowIndex.location(segment: own, offset: RowIndex.offset(of: new.location[i])) }
+        if !relocated.isEmpty { return RowIndex.location(segment: own, offset: RowIndex.offset(of: relocated[i])) }
+        let l = old!.location[i]
+        return RowIndex.location(segment: ordinal[RowIndex.segment(of: l)]!, offset: RowIndex.offset(of: l))
+    }
+
+    func withKey<T>(_ k: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        let (n, i) = side(k)
+        return n ? try new.withKey(i, body) : try old!.withKey(i, body)
+    }
+}
