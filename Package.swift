@@ -15,8 +15,16 @@ let package = Package(
         ),
         /// The only module that imports CLibSSH2; its public API has no C types.
         .target(name: "SFTP", dependencies: ["CLibSSH2"]),
-        /// CSV, config and mappings, diff, snapshots, gates, plan, report. Foundation only.
-        .target(name: "DropfeedCore"),
+        /// OpenSSL's libcrypto, which libssh2-1-dev brings (libssl-dev): its EVP digests.
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        /// The only module that imports CLibCrypto: SHA-256 for file checksums.
+        .target(name: "Digest", dependencies: ["CLibCrypto"]),
+        /// CSV, config and mappings, diff, snapshots, gates, plan, report. Foundation and Digest.
+        .target(name: "DropfeedCore", dependencies: ["Digest"]),
         /// The executable: argument parsing, wiring, exit codes, printing.
         .executableTarget(name: "dropfeed", dependencies: ["DropfeedCore", "SFTP"]),
         /// Uploads one file through the SFTP module; `make bench` races it against OpenSSH `sftp`.
@@ -24,7 +32,7 @@ let package = Package(
 
         .testTarget(name: "DropfeedCoreTests", dependencies: ["DropfeedCore"]),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DropfeedCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DropfeedCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
