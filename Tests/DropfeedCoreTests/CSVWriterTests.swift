@@ -119,6 +119,37 @@ struct CSVWriterTests {
         #expect(writer.records == c.rows.count)
     }
 
+    /// Writing from encoded row bytes (the snapshot's and the planner's form) gives the bytes
+    /// writing the strings gives, with and without a leading action field.
+    @Test("encoded rows write the same bytes", arguments: writeCases.filter { !$0.rows.contains([]) })
+    func encodedRowsMatchStrings(_ c: WriteCase) throws {
+        for leading in [nil, "A"] as [String?] {
+            var fromStrings = CSVWriter(options: c.options)
+            var fromBytes = CSVWriter(options: c.options)
+            for row in c.rows {
+                try fromStrings.write(leading.map { [$0] + row } ?? row)
+                var encoded: [UInt8] = []
+                for field in row { encoded.appendField(field) }
+                try encoded.withUnsafeBufferPointer {
+                    try fromBytes.write(leading: leading, encodedRow: $0, count: row.count)
+                }
+            }
+            #expect(fromBytes.bytes == fromStrings.bytes, "\(leading ?? "no leading field")")
+        }
+    }
+
+    @Test("unrepresentable character from encoded bytes", arguments: encodingErrorCases)
+    func unrepresentableFromBytes(_ c: EncodingErrorCase) throws {
+        var writer = CSVWriter(options: .init(encoding: c.encoding))
+        var encoded: [UInt8] = []
+        for field in ["x", c.field, "y"] { encoded.appendField(field) }
+        let error = #expect(throws: EncodingError.self) {
+            try encoded.withUnsafeBufferPointer { try writer.write(leading: nil, encodedRow: $0, count: 3) }
+        }
+        #expect(error?.description == c.message)
+        #expect(writer.bytes.isEmpty)
+    }
+
     @Test func tableIsLargeEnough() {
         #expect(writeCases.count >= 15)
     }

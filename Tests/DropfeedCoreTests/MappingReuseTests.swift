@@ -95,4 +95,71 @@ struct MappingReuseTests {
         let report = try #require(try w.execute().target("lms"))
         #expect(report.status == .delivered && report.updates == 0 && report.unchanged == 4)
     }
+
+    /// Rows skipped or rejected last night are recognised (not evaluated again) when their inputs
+    /// are the same: the counts, the reasons, the kept rows and the files are what mapping
+    /// afresh gives — and a row whose inputs changed is evaluated again.
+    @Test func rowsSkippedOrRejectedBeforeGiveWhatMappingAfreshGives() throws {
+        let mapping = """
+            {
+              version: 1,
+              key: "user_id",
+              where: [ { column: "name", notIn: ["skip"] } ],
+              columns: [
+                { name: "user_id", from: "id" },
+                { name: "email", from: "email" },
+                { name: "manager_email", from: "manager", lookup: "email" },
+              ],
+              required: ["email"],
+              output: { file: "{target}_{seq}_{kind}.csv", mode: "both", lineEnding: "lf" },
+            }
+            """
+        var day1 = Self.day1
+        day1.append(["5", "skip", "e@x.example", ""])
+        day1.append(["6", "fay", "", "9"])
+        day1.append(["7", "gus", "gus@x.example", ""])
+        var day2 = day1
+        day2[6][2] = ""  // gus was delivered; now rejected: kept, not deleted
+        day2.append(["8", "skip", "h@x.example", ""])
+        day2[5][3] = "1"  // fay: still rejected, another manager (inputs changed: evaluated again)
+
+        let w = try FeedWorkspace()
+        try w.writeConfig(targets: ["lms"])
+        try w.write("mappings/lms.json", mapping)
+        try w.writeCSV("hr.csv", header: Self.header, rows: day1)
+        let first = try #require(try w.execute().target("lms"))
+        #expect(first.rejected == 1 && first.rejections.first?.reason.contains("email") == true)
+        // Day 1 remembered the skipped and the rejected row.
+        let generation = try #require(try w.state("lms").currentRunId())
+        let meta = try w.state("lms").meta(runId: generation)
+        #expect(meta.unmappedChecksum != nil)
+
+        try w.writeCSV("hr.csv", header: Self.header, rows: day2)
+        let incremental = try #require(try w.execute().target("lms"))
+
+        // The same second night on a state whose snapshot does not remember them.
+        let control = try FeedWorkspace()
+        try control.writeConfig(targets: ["lms"])
+        try control.write("mappings/lms.json", mapping)
+        try control.writeCSV("hr.csv", header: Self.header, rows: day1)
+        _ = try control.execute()
+        let id = try #require(try control.state("lms").currentRunId())
+        var plain = try control.state("lms").meta(runId: id)
+        plain.unmappedChecksum = nil
+        try control.write("state/lms/generations/\(id)/meta.json", bytes: try encodeJSON(plain))
+        try control.writeCSV("hr.csv", header: Self.header, rows: day2)
+        let fresh = try #require(try control.execute().target("lms"))
+
+        #expect(incremental.rejected == 2 && fresh.rejected == 2)
+        #expect(incremental.rejections.map(\.reason) == fresh.rejections.map(\.reason))
+        #expect(incremental.rejections.map(\.line).sorted() == fresh.rejections.map(\.line).sorted())
+        #expect(incremental.keptRejected == 1 && fresh.keptRejected == 1)
+        #expect(incremental.lookupMisses == fresh.lookupMisses)
+        #expect(
+            (incremental.adds, incremental.updates, incremental.deletes, incremental.unchanged)
+                == (fresh.adds, fresh.updates, fresh.deletes, fresh.unchanged))
+        let a = try #require(incremental.files.first { $0.kind == "full" })
+        let b = try #require(fresh.files.first { $0.kind == "full" })
+        #expect(try w.readCSV("outbox/lms/" + a.name) == control.readCSV("outbox/lms/" + b.name))
+    }
 }

@@ -244,6 +244,21 @@ struct ChangesTests {
         #expect(try w.readCSV("review/lms/changes.csv") == expected)
     }
 
+    /// Each target's `--out` folder holds exactly this plan's files, not an earlier plan's.
+    @Test func planOutLeavesOnlyThisPlansFiles() throws {
+        let w = try F.feed()
+        try F.writeSource(w, F.people(3))
+        _ = try w.execute(.plan, outDir: w.path("review"))
+        #expect(w.files(in: "review/lms") == ["changes.csv", "lms_0001_delta.csv"])
+        try w.write("review/lms/stray.txt", "left by hand")
+        _ = try w.execute()
+        var people = F.people(3)
+        people["1"]![0] = "Changed"
+        try F.writeSource(w, people)
+        _ = try w.execute(.plan, outDir: w.path("review"))
+        #expect(w.files(in: "review/lms") == ["changes.csv", "lms_0002_delta.csv"])
+    }
+
     @Test func theFirstNightListsEveryRowAsAnAdd() throws {
         let w = try F.feed()
         let people = F.people(4)

@@ -51,7 +51,7 @@ struct SnapshotStateTests {
         #expect(snapshot.meta.format == 2)
         #expect(snapshot.meta.files.map(\.name) == ["lms_0001_delta.csv"])
         let generation = "state/lms/generations/\(report.runId)"
-        #expect(w.files(in: generation) == ["index.bin", "meta.json"])
+        #expect(w.files(in: generation) == ["index.bin", "meta.json", "unmapped.bin"])
         #expect(w.files(in: "state/lms/segments") == ["\(report.runId).seg"])
         #expect(try Self.mode(w.path(generation)) == 0o700)
         #expect(try Self.mode(w.path(generation + "/index.bin")) == 0o600)

@@ -49,6 +49,52 @@ public struct CSVWriter {
         records += 1
     }
 
+    /// Appends one record made of `leading` (say, a delta's action) and then the `count`
+    /// fields of an encoded row (each a varint length and UTF-8 bytes), without building
+    /// strings. Throws `EncodingError` as `write` does, and when the row does not decode.
+    mutating func write(leading: String?, encodedRow row: UnsafeBufferPointer<UInt8>, count: Int) throws {
+        utf8Row.removeAll(keepingCapacity: true)
+        let total = count + (leading == nil ? 0 : 1)
+        var first = true
+        if let leading {
+            appendField(leading, alone: total == 1)
+            first = false
+        }
+        var cursor = FieldCursor(row, from: 0, to: row.count)
+        for _ in 0..<count {
+            guard let field = cursor.next() else { throw CSVWriteError.badRow }
+            if !first { utf8Row.append(options.delimiter) }
+            first = false
+            appendField(bytes: field, alone: total == 1)
+        }
+        utf8Row.append(contentsOf: lineEnding)
+        try emit(utf8Row)
+        records += 1
+    }
+
+    private mutating func appendField(bytes utf8: UnsafeBufferPointer<UInt8>, alone: Bool) {
+        let needsQuotes: Bool
+        if options.quote == .always {
+            needsQuotes = true
+        } else {
+            let delimiter = options.delimiter
+            needsQuotes =
+                utf8.first == 0x20 || utf8.last == 0x20
+                || utf8.contains { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+                || (alone && utf8.isEmpty) || utf8.starts(with: [0xEF, 0xBB, 0xBF])
+        }
+        guard needsQuotes else {
+            utf8Row.append(contentsOf: utf8)
+            return
+        }
+        utf8Row.append(0x22)
+        for byte in utf8 {
+            if byte == 0x22 { utf8Row.append(0x22) }
+            utf8Row.append(byte)
+        }
+        utf8Row.append(0x22)
+    }
+
     private mutating func appendField(_ field: String, alone: Bool) {
         let utf8 = field.utf8
         let needsQuotes: Bool
@@ -90,7 +136,32 @@ public struct CSVWriter {
             }
         case .iso88591, .windows1252:
             let recordStart = bytes.count
-            for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {
+            // ASCII passes as is; anything else is decoded from UTF-8 (valid: it came from a
+            // String or a checked snapshot row) and mapped to its single byte.
+            var i = 0
+            let n = utf8.count
+            while i < n {
+                let b = utf8[i]
+                if b < 0x80 {
+                    bytes.append(b)
+                    i += 1
+                    continue
+                }
+                var value: UInt32
+                var length: Int
+                if b >= 0xF0 {
+                    value = UInt32(b & 0x07)
+                    length = 4
+                } else if b >= 0xE0 {
+                    value = UInt32(b & 0x0F)
+                    length = 3
+                } else {
+                    value = UInt32(b & 0x1F)
+                    length = 2
+                }
+                for k in 1..<length where i + k < n { value = value << 6 | UInt32(utf8[i + k] & 0x3F) }
+                i += length
+                let scalar = Unicode.Scalar(value) ?? "\u{FFFD}"
                 guard let byte = singleByte(scalar, options.encoding) else {
                     // Leave no half record behind: a caller may report the row and go on.
                     bytes.removeSubrange(recordStart...)
@@ -100,6 +171,12 @@ public struct CSVWriter {
             }
         }
     }
+}
+
+/// An encoded row that does not decode (a damaged row got past its hash check: never expected).
+enum CSVWriteError: Error, CustomStringConvertible {
+    case badRow
+    var description: String { "a stored row does not decode" }
 }
 
 private let windows1252Reverse: [UInt32: UInt8] = {

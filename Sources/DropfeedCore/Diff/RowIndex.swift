@@ -97,6 +97,15 @@ struct RowIndex: Sendable {
         return out
     }
 
+    /// The key hash of a key in its `keyBytes` form (the same as `keyHash` of its values).
+    static func keyHash(keyBytes bytes: UnsafeBufferPointer<UInt8>, parts: Int) -> UInt64 {
+        if parts == 1 { return RowHash.combine(RowHash.seed, bytes) }
+        var h = RowHash.seed
+        var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
+        while let field = cursor.next() { h = RowHash.combine(h, field) }
+        return h
+    }
+
     /// The key hash of key values (the hash chained over each value's bytes).
     static func keyHash(_ values: [String]) -> UInt64 {
         var h = RowHash.seed
@@ -140,14 +149,14 @@ struct RowIndex: Sendable {
 
     /// Reorders every column by `order` (new position k holds old row `order[k]`).
     mutating func permute(_ order: [UInt32]) {
-        func apply<T>(_ a: [T]) -> [T] { order.map { a[Int($0)] } }
-        keyHash = apply(keyHash)
-        rowHash = apply(rowHash)
-        location = apply(location)
-        rowLength = apply(rowLength)
-        sourceKeyHash = apply(sourceKeyHash)
-        inputHash = apply(inputHash)
-        if !line.isEmpty { line = apply(line) }
+        func reordered<T>(_ a: [T]) -> [T] { order.map { a[Int($0)] } }
+        keyHash = reordered(keyHash)
+        rowHash = reordered(rowHash)
+        location = reordered(location)
+        rowLength = reordered(rowLength)
+        sourceKeyHash = reordered(sourceKeyHash)
+        inputHash = reordered(inputHash)
+        if !line.isEmpty { line = reordered(line) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(keyBytes.count)
         var ends: [UInt32] = []

@@ -46,6 +46,23 @@ struct FileWriter {
                 length: Int(index.rowLength[j]), hash: index.rowHash[j], columns: plan.target.mapping.columnNames.count)
         }
 
+        /// Calls `body` with a row's encoded bytes, when they are in the mapping's column order
+        /// (always for this run's rows; for the previous snapshot's when its columns are the
+        /// mapping's). Returns nil, without calling `body`, otherwise.
+        func withEncoded<T>(_ ref: RowRef, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T? {
+            switch ref {
+            case .previous(let i):
+                guard sameColumns, let old = plan.previous else { return nil }
+                return try previousReader!.withRow(
+                    location: old.index.location[i], length: Int(old.index.rowLength[i]), hash: old.index.rowHash[i], body)
+            case .mapped(let j):
+                let index = plan.mapped
+                return try mappedReader!.withRow(
+                    location: RowIndex.location(segment: 0, offset: RowIndex.offset(of: index.location[j])),
+                    length: Int(index.rowLength[j]), hash: index.rowHash[j], body)
+            }
+        }
+
         func values(_ ref: RowRef) throws -> [String] {
             switch ref {
             case .previous(let i): return try previous(i)
@@ -126,8 +143,13 @@ struct FileWriter {
             switch spec {
             case .full(let name):
                 let order = nextRowsInKeyOrder()
+                let count = columns.count
                 record = try write(name: name, kind: "full", header: columns, folder: folder, rowCount: order.count) {
-                    try rows.values(order[$0])
+                    k, csv in
+                    let done = try rows.withEncoded(order[k]) {
+                        try csv.write(leading: nil, encodedRow: $0, count: count)
+                    }
+                    if done == nil { try csv.write(try rows.values(order[k])) }
                 }
             case .delta(let name):
                 let delta = deltaRows()
@@ -138,18 +160,25 @@ struct FileWriter {
                 record = try write(
                     name: name, kind: "delta", header: (action.map { [$0.column] } ?? []) + columns, folder: folder,
                     rowCount: delta.count
-                ) { k in
+                ) { k, csv in
                     let (kind, ref) = delta[k]
+                    let leading: String?
+                    switch kind {
+                    case .add: leading = action?.add
+                    case .update, .deleteAsUpdate: leading = action?.update
+                    case .delete: leading = action?.delete
+                    }
+                    if kind != .deleteAsUpdate || overrides.isEmpty {
+                        let done = try rows.withEncoded(ref) {
+                            try csv.write(leading: leading, encodedRow: $0, count: names.count)
+                        }
+                        if done != nil { return }
+                    }
                     var values = try rows.values(ref)
                     if kind == .deleteAsUpdate {
                         for (c, name) in names.enumerated() { if let v = overrides[name] { values[c] = v } }
                     }
-                    guard let action else { return values }
-                    switch kind {
-                    case .add: return [action.add] + values
-                    case .update, .deleteAsUpdate: return [action.update] + values
-                    case .delete: return [action.delete] + values
-                    }
+                    try csv.write(leading.map { [$0] + values } ?? values)
                 }
             case .checksum(let name, let of):
                 let data = records[of]!
@@ -169,7 +198,7 @@ struct FileWriter {
     /// Streams a CSV file to disk in the target's dialect, hashing it on the way.
     private func write(
         name: String, kind: String, header: [String], folder: String, rowCount: Int,
-        row: (Int) throws -> [String]
+        row: (Int, inout CSVWriter) throws -> Void
     ) throws -> FileRecord {
         let path = folder + "/" + name
         let fd = try FileSystem.createNew(path)
@@ -186,7 +215,7 @@ struct FileWriter {
         do {
             if mapping.output.dialect.header { try writer.write(header) }
             for i in 0..<rowCount {
-                try writer.write(try row(i))
+                try row(i, &writer)
                 if writer.bytes.count >= 1 << 20 { try flush() }
             }
         } catch let error as EncodingError {
@@ -225,6 +254,7 @@ struct FileWriter {
         meta.segments = segments
         meta.indexBytes = bytes
         meta.indexChecksum = checksum
+        meta.unmappedChecksum = try plan.unmapped.write(to: folder + "/unmapped.bin").checksum
         try FileSystem.writeAtomically(folder + "/meta.json", try encodeJSON(meta))
         return meta
     }

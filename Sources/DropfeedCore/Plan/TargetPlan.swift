@@ -8,8 +8,11 @@
 final class TargetPlan: @unchecked Sendable {
     let target: TargetConfig
     var outcome: TargetOutcome
-    /// The snapshot diffed against (the one in force, or where a pending delivery leads).
-    let previous: Snapshot?
+    /// The snapshot diffed against (the one in force, or where a pending delivery leads);
+    /// nil after `releaseRows()`.
+    private(set) var previous: Snapshot?
+    /// The run id of `previous` (kept after `releaseRows()`: a saved plan names its base).
+    let baseRunId: String?
     /// Rows of `previous` the next snapshot keeps as they are.
     var kept: Bitset
     /// The rows mapped in this run, sorted by key hash.
@@ -21,6 +24,8 @@ final class TargetPlan: @unchecked Sendable {
     var relocated: [UInt64] = []
     /// The segment's name, as the next snapshot lists it (`<run id>.seg`).
     let segmentName: String
+    /// The export rows not mapped this run (skipped or rejected), for the next run to recognise.
+    var unmapped = UnmappedRows()
 
     /// Changes, each a position in `mapped` (adds, updates' new side) or `previous` (deletes,
     /// updates' old side).
@@ -47,11 +52,28 @@ final class TargetPlan: @unchecked Sendable {
     init(target: TargetConfig, previous: Snapshot?, segmentName: String, inputDigest: String) {
         self.target = target
         self.previous = previous
+        baseRunId = previous?.meta.runId
         self.segmentName = segmentName
         self.inputDigest = inputDigest
         outcome = TargetOutcome(name: target.name, status: .planned, destination: target.deliver.description)
         kept = Bitset(count: previous?.count ?? 0)
         mapped = RowIndex(keyParts: max(1, target.mapping.key.count))
+    }
+
+    /// Lets go of what identifies and compares the rows (the indexes, the change lists) once
+    /// the files and the snapshot are written, so that a run with many targets holds one
+    /// target's indexes at a time, not all of them until the last delivery.
+    func releaseRows() {
+        previous = nil
+        kept = Bitset(count: 0)
+        mapped = RowIndex(keyParts: mapped.keyParts)
+        segment = nil
+        relocated = []
+        adds = []
+        updates = []
+        sentDeletes = []
+        deletes = []
+        unmapped = UnmappedRows()
     }
 
     /// Whether anything would be sent.

@@ -226,6 +226,7 @@ struct TargetPlanner {
         var rejectedKeys: [([UInt8], UInt64)] = []
         var missCount = 0
         var misses: [LookupMissReport] = []
+        var unmapped = UnmappedRows()
     }
 
     /// Maps every export row into `plan.mapped` (rows written by `writer`), marking the reused
@@ -243,6 +244,13 @@ struct TargetPlanner {
                 _ = bySource.insert(old.index.sourceKeyHash[i], row: i) { _ in false }
             }
         }
+        // …and an export row skipped or rejected last time is again, without being evaluated.
+        var memo = HashSlots(capacity: 0)
+        if reuse, let unmapped = old?.unmapped {
+            memo = HashSlots(capacity: unmapped.count)
+            for i in 0..<unmapped.count { _ = memo.insert(unmapped.sourceKeyHash[i], row: i) { _ in false } }
+        }
+        let memoSlots = memo
         let rowCount = table.rowCount
         let chunks = (rowCount + TargetPlanner.chunkSize - 1) / TargetPlanner.chunkSize
         let batch = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
@@ -258,7 +266,9 @@ struct TargetPlanner {
             DispatchQueue.concurrentPerform(iterations: count) { k in
                 let start = (base + k) * TargetPlanner.chunkSize
                 let rows = start..<min(rowCount, start + TargetPlanner.chunkSize)
-                results[k] = Result { try mapChunk(rows, compiled: compiled, bySource: slots, reuse: reuse) }
+                results[k] = Result {
+                    try mapChunk(rows, compiled: compiled, bySource: slots, memo: memoSlots, reuse: reuse)
+                }
             }
             for k in 0..<count {
                 let result: ChunkResult
@@ -278,6 +288,7 @@ struct TargetPlanner {
                 plan.outcome.rejections += result.rejections.prefix(
                     max(0, TargetOutcome.keptRejections - plan.outcome.rejections.count))
                 for (key, hash) in result.rejectedKeys { rejectedKeys.insert(key, hash: hash) }
+                plan.unmapped.append(contentsOf: result.unmapped)
                 plan.outcome.lookupMisses += result.missCount
                 plan.outcome.lookupMissList += result.misses.prefix(
                     max(0, TargetOutcome.keptRejections - plan.outcome.lookupMissList.count))
@@ -290,14 +301,15 @@ struct TargetPlanner {
 
     /// Maps the export rows `rows`. Locations are offsets into the chunk's own `rows` bytes
     /// (segment `UInt16.max` marks "this run's segment" until the snapshot is written).
-    private func mapChunk(_ rows: Range<Int>, compiled: CompiledMapping, bySource: HashSlots, reuse: Bool) throws
-        -> ChunkResult
-    {
+    private func mapChunk(
+        _ rows: Range<Int>, compiled: CompiledMapping, bySource: HashSlots, memo: HashSlots, reuse: Bool
+    ) throws -> ChunkResult {
         let mapping = target.mapping
         var out = ChunkResult(index: RowIndex(keyParts: max(1, mapping.key.count)))
         out.index.reserve(reuse ? 256 : rows.count)
         let lookup = { (value: String, column: Int) -> String? in self.table.lookup(value, column: column) }
         let keyPositions = compiled.keyPositions
+        let keyParts = max(1, mapping.key.count)
         let oldIndex = previous?.index
         try table.forEachRow(in: rows) { row, values in
             var misses = 0
@@ -318,21 +330,71 @@ struct TargetPlanner {
                 }
                 return
             }
+            if reuse, duplicateOf == nil, let inputHash, let unmapped = previous?.unmapped,
+                let m = memo.first(table.keyHashes[row], where: { unmapped.inputHash[$0] == inputHash })
+            {
+                // Skipped or rejected last time with the same inputs: the same again.
+                let kind = UnmappedRows.Kind(rawValue: unmapped.kind[m]) ?? .skipped
+                let key = unmapped.withKey(m) { $0.isEmpty ? nil : Array($0) }
+                unmapped.withKey(m) {
+                    out.unmapped.append(
+                        sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: kind,
+                        misses: Int(unmapped.misses[m]), key: $0)
+                }
+                out.missCount += Int(unmapped.misses[m])
+                guard kind == .rejected else { return }
+                out.rejected += 1
+                if let key {
+                    let hash = key.withUnsafeBufferPointer { RowIndex.keyHash(keyBytes: $0, parts: keyParts) }
+                    out.rejectedKeys.append((key, hash))
+                }
+                if out.rejections.count < TargetOutcome.keptRejections {
+                    // Only to give the reason: evaluated for the first few.
+                    var found: [LookupMiss] = []
+                    if case .rejected(let k, let reason) = compiled.evaluate(
+                        values.strings(count: table.columns.count), lookup: lookup, misses: &found)
+                    {
+                        out.rejections.append(
+                            Rejection(line: table.line(of: row), key: k?.joined(separator: ", ") ?? "", reason: reason))
+                    }
+                }
+                return
+            }
             var found: [LookupMiss] = []
             let result = compiled.evaluate(values.strings(count: table.columns.count), lookup: lookup, misses: &found)
             let line = table.line(of: row)
             func reject(_ key: [String]?, _ reason: String) {
                 out.rejected += 1
+                var bytes: [UInt8]?
                 if let key {
-                    let bytes = RowIndex.keyBytes(key)
-                    out.rejectedKeys.append((bytes, RowIndex.keyHash(key)))
+                    bytes = RowIndex.keyBytes(key)
+                    out.rejectedKeys.append((bytes!, RowIndex.keyHash(key)))
                 }
                 if out.rejections.count < TargetOutcome.keptRejections {
                     out.rejections.append(Rejection(line: line, key: key?.joined(separator: ", ") ?? "", reason: reason))
                 }
+                if duplicateOf == nil, let inputHash {
+                    if let bytes {
+                        bytes.withUnsafeBufferPointer {
+                            out.unmapped.append(
+                                sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: .rejected,
+                                misses: found.count, key: $0)
+                        }
+                    } else {
+                        out.unmapped.append(
+                            sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: .rejected,
+                            misses: found.count, key: nil)
+                    }
+                }
             }
             switch result {
             case .skipped:
+                if duplicateOf == nil, let inputHash {
+                    out.unmapped.append(
+                        sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: .skipped, misses: found.count,
+                        key: nil)
+                }
+                out.missCount += found.count
                 return
             case .rejected(let key, let reason):
                 reject(key, reason)
@@ -397,14 +459,6 @@ struct TargetPlanner {
         }
         plan.relocated = relocated
     }
-}
-
-/// A lookup that found no row, as the report lists it.
-public struct LookupMissReport: Codable, Sendable, Equatable {
-    /// The output key of the row (or its source key when it was not mapped).
-    public var key: String
-    public var column: String
-    public var value: String
 }
 
 /// File names from `output.file`: `{target}`, `{date}`, `{time}`, `{kind}`, `{seq}`.

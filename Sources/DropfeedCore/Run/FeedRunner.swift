@@ -176,6 +176,10 @@ public final class FeedRunner: @unchecked Sendable {
             plans[k].outcome.recovered = recovered[name] ?? []
             plans[k].outcome.pending = pending[name]
             if isRun { trace("deliver \(name)") { deliver(&plans[k]) } }
+            // Finishing an interrupted delivery delivered something, even when tonight has nothing new.
+            if !(recovered[name] ?? []).isEmpty && plans[k].outcome.status == .unchanged {
+                plans[k].outcome.status = .delivered
+            }
         }
         if isRun, let rows = report.sourceRows, let sha256 = report.sourceSHA256, report.errorCode == nil {
             try? store.saveSourceRecord(.init(rows: rows, sha256: sha256, runId: clock.runId, time: clock.iso))
@@ -191,6 +195,7 @@ public final class FeedRunner: @unchecked Sendable {
     private func runIdOf(_ state: TargetState) -> String { (try? state.pendingJournal()?.runId) ?? "?" }
 
     /// With `DROPFEED_TRACE=1`, prints how long each phase took to stderr (for benchmarks).
+    @discardableResult
     func trace<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
         guard traceEnabled else { return try body() }
         let start = Date()
@@ -262,11 +267,30 @@ public final class FeedRunner: @unchecked Sendable {
         var folder: String?
     }
 
+    /// Plans the targets one after another — each plan maps its rows on every core — and writes
+    /// each planned target's files in the background while the next one is planned.
     private func planAll(_ targets: [TargetConfig], table: SourceTable) -> [Prepared] {
         let slots = Slots<Prepared>(targets.count)
-        DispatchQueue.concurrentPerform(iterations: targets.count) { k in
-            slots[k] = self.prepare(targets[k], table: table)
+        let writes = DispatchGroup()
+        for (k, target) in targets.enumerated() {
+            let planned = plan(target, table: table)
+            guard planned.folder != nil else {
+                slots[k] = planned
+                continue
+            }
+            DispatchQueue.global().async(group: writes) {
+                var prepared = planned
+                do {
+                    try self.trace("write \(target.name)") { try self.write(&prepared) }
+                    // `--explain` tells a row's story from the plan's indexes afterwards.
+                    if self.options.explain == nil { prepared.plan.releaseRows() }
+                } catch {
+                    prepared = self.failed(target, error, folder: prepared.folder)
+                }
+                slots[k] = prepared
+            }
         }
+        writes.wait()
         return slots.all
     }
 
@@ -287,7 +311,8 @@ public final class FeedRunner: @unchecked Sendable {
         return try state.loadCurrent(spoolFolder: spoolFolder)
     }
 
-    private func prepare(_ target: TargetConfig, table: SourceTable) -> Prepared {
+    /// Plans one target into its folder (its new segment); nothing else is written yet.
+    private func plan(_ target: TargetConfig, table: SourceTable) -> Prepared {
         let state = store.target(target.name)
         var folder: String?
         do {
@@ -304,18 +329,21 @@ public final class FeedRunner: @unchecked Sendable {
                 segmentPath: made + "/snapshot/" + clock.runId + ".seg")
             let plan = trace("plan \(target.name)") { planner.plan() }
             Fault.point("after-segment", target: target.name)
-            var prepared = Prepared(plan: plan, outcome: plan.outcome, folder: made)
-            try write(&prepared)
-            return prepared
+            return Prepared(plan: plan, outcome: plan.outcome, folder: made)
         } catch {
-            var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
-            outcome.error = "\(error)"
-            outcome.exitCode = ExitCode(for: error)
-            if let folder, isRun { store.discardStaging(folder) }
-            let plan = TargetPlan(target: target, previous: nil, segmentName: "", inputDigest: "")
-            plan.outcome = outcome
-            return Prepared(plan: plan, outcome: outcome, folder: nil)
+            return failed(target, error, folder: folder)
         }
+    }
+
+    /// A target that failed before it could be delivered; its folder is dropped.
+    private func failed(_ target: TargetConfig, _ error: Error, folder: String?) -> Prepared {
+        var outcome = TargetOutcome(name: target.name, status: .failed, destination: target.deliver.description)
+        outcome.error = "\(error)"
+        outcome.exitCode = ExitCode(for: error)
+        if let folder, isRun { store.discardStaging(folder) }
+        let plan = TargetPlan(target: target, previous: nil, segmentName: "", inputDigest: "")
+        plan.outcome = outcome
+        return Prepared(plan: plan, outcome: outcome, folder: nil)
     }
 
     /// Writes a planned target's files and snapshot into its folder (and `--out`).

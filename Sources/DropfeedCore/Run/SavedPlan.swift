@@ -79,7 +79,7 @@ enum SavedPlan {
             targets: plans.map { p in
                 Target(
                     name: p.plan.target.name, mappingSHA256: p.plan.target.mapping.digest,
-                    base: p.plan.previous?.meta.runId, moves: p.plan.moves && p.outcome.status != .held,
+                    base: p.plan.baseRunId, moves: p.plan.moves && p.outcome.status != .held,
                     outcome: p.outcome)
             })
         try FileSystem.makeDirectory(staging)

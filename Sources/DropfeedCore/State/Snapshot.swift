@@ -47,6 +47,8 @@ public struct SnapshotMeta: Codable, Sendable {
     /// Format 2: `index.bin`'s size and checksum.
     var indexBytes: Int? = nil
     var indexChecksum: String? = nil
+    /// Format 2, optional: the checksum of `unmapped.bin` (the export rows not mapped).
+    var unmappedChecksum: String? = nil
     // Format 1.
     var arenaBytes: Int? = nil
     var entryCount: Int? = nil
@@ -75,12 +77,15 @@ final class Snapshot: @unchecked Sendable {
     let index: RowIndex
     let segments: [SegmentFile]
     let target: String
+    /// The export rows the run did not map (skipped or rejected), when the snapshot has them.
+    let unmapped: UnmappedRows?
 
-    init(meta: SnapshotMeta, index: RowIndex, segments: [SegmentFile], target: String) {
+    init(meta: SnapshotMeta, index: RowIndex, segments: [SegmentFile], target: String, unmapped: UnmappedRows? = nil) {
         self.meta = meta
         self.index = index
         self.segments = segments
         self.target = target
+        self.unmapped = unmapped
     }
 
     var count: Int { index.count }
@@ -126,7 +131,10 @@ final class Snapshot: @unchecked Sendable {
             let path = lstat(beside, &st) == 0 ? beside : segmentsFolder + "/" + info.name
             files.append(try SegmentFile(path: path, expectedSize: info.bytes, target: target))
         }
-        return Snapshot(meta: meta, index: index, segments: files, target: target)
+        let unmapped = try meta.unmappedChecksum.map {
+            try UnmappedRows.read(from: folder + "/unmapped.bin", expectedChecksum: $0, target: target)
+        }
+        return Snapshot(meta: meta, index: index, segments: files, target: target, unmapped: unmapped)
     }
 
     static func readMeta(_ folder: String) throws -> SnapshotMeta {

@@ -80,9 +80,9 @@ final class SegmentWriter {
 
 /// Reads rows from a snapshot's segments by location, each checked against its row hash.
 ///
-/// Reads go through a small cache of 256 KB blocks per segment, so rows read in the order they
-/// were written (a file written in key order from an export sorted by key) cost one `pread` a
-/// block. Not shared between threads: each thread makes its own (`Snapshot.rowReader()`).
+/// Reads go through a one-block cache: rows read in the order they were written cost one
+/// `pread` per 256 KB; a row read out of order (a key-ordered file from a segment written in
+/// export order) costs one `pread` of 4 KB, not of a large block it will not use. Not shared between threads: each thread makes its own (`Snapshot.rowReader()`).
 final class RowReader {
     private let files: [SegmentFile]
     private let target: String
@@ -90,7 +90,10 @@ final class RowReader {
     private var blockStart = 0
     private var block: [UInt8] = []
     private var blockValid = 0
+    private var lastSegment = -1
+    private var lastEnd = -1
     private static let blockSize = 256 << 10
+    private static let smallBlockSize = 4 << 10
 
     init(files: [SegmentFile], target: String) {
         self.files = files
@@ -108,7 +111,11 @@ final class RowReader {
         }
         if segment != blockSegment || offset < blockStart || offset + length > blockStart + blockValid {
             let start = offset
-            let want = max(length, RowReader.blockSize)
+            // Reading on from where the last row ended: a large block serves the rows after it.
+            // Anywhere else (rows wanted in key order from a segment written in export order): a
+            // small one, since its neighbours are unlikely to be wanted next.
+            let sequential = segment == lastSegment && offset == lastEnd
+            let want = max(length, sequential ? RowReader.blockSize : RowReader.smallBlockSize)
             let count = min(want, files[segment].size - start)
             if block.count < count { block = [UInt8](repeating: 0, count: max(count, RowReader.blockSize)) }
             try block.withUnsafeMutableBytes { raw in
@@ -120,6 +127,8 @@ final class RowReader {
             blockStart = start
             blockValid = count
         }
+        lastSegment = segment
+        lastEnd = offset + length
         return try block.withUnsafeBufferPointer { all in
             let row = UnsafeBufferPointer(rebasing: all[(offset - blockStart)..<(offset - blockStart + length)])
             guard RowCodec.hash(row) == hash else { throw corrupt("a row does not match its hash") }
