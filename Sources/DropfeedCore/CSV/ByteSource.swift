@@ -5,7 +5,8 @@
 #endif
 
 /// An input file that could not be opened or read (exit 66).
-public struct InputFileError: Error, Sendable, CustomStringConvertible {
+public struct InputFileError: CodedError, Sendable {
+    public var exitCode: ExitCode { .noInput }
     public var path: String
     public var reason: String
 

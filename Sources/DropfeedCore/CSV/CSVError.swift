@@ -3,7 +3,8 @@
 /// `description` reads like `unterminated quoted field at hr.csv:1042:17`: the file as the user
 /// named it, the physical line (1-based, counting line breaks inside quoted fields) and the column
 /// (1-based, in Unicode scalars of that line: `e` and a combining accent count as two).
-public struct CSVError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct CSVError: CodedError, Equatable, Sendable {
+    public var exitCode: ExitCode { .data }
     public enum Kind: Equatable, Sendable {
         case unterminatedQuote
         case textAfterClosingQuote

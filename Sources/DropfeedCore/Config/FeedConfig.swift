@@ -1,5 +1,13 @@
 import Foundation
 
+/// What to do when two export rows have the same source key (`source.duplicateKeys`).
+public enum DuplicateKeyPolicy: String, Sendable {
+    /// The export is refused: no target runs (exit 65). The default.
+    case fail
+    /// Both rows are rejected in every target and reported; the vendors keep what they had.
+    case reject
+}
+
 /// The feed config, `dropfeed.json`: the source export, the state directory and the targets.
 public struct FeedConfig: Sendable {
     /// The config file as the user named it.

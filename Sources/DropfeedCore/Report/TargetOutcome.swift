@@ -63,6 +63,14 @@ public struct PendingDelivery: Codable, Sendable, Equatable {
     }
 }
 
+/// A lookup that found no row, as the report lists it.
+public struct LookupMissReport: Codable, Sendable, Equatable {
+    /// The output key of the row (or its source key when it was not mapped).
+    public var key: String
+    public var column: String
+    public var value: String
+}
+
 /// What happened to one target in a plan or a run — one element of the report's `targets`.
 public struct TargetOutcome: Codable, Sendable {
     public enum Status: String, Codable, Sendable {

@@ -5,14 +5,6 @@ import Foundation
     import Glibc
 #endif
 
-/// What to do when two export rows have the same source key (`source.duplicateKeys`).
-public enum DuplicateKeyPolicy: String, Sendable {
-    /// The export is refused: no target runs (exit 65). The default.
-    case fail
-    /// Both rows are rejected in every target and reported; the vendors keep what they had.
-    case reject
-}
-
 /// The source export, read once for all targets.
 ///
 /// Memory holds only what identifies a row and what lookups need: per row its line, the hash

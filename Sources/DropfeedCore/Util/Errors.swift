@@ -1,7 +1,8 @@
 /// The errors the core throws, each with the exit code it stands for (see `ExitCode(for:)`).
 
 /// Bad data that is not a CSV syntax error: a missing column, an empty or duplicate key (exit 65).
-public struct DataError: Error, Sendable, CustomStringConvertible {
+public struct DataError: CodedError, Sendable {
+    public var exitCode: ExitCode { .data }
     public var message: String
 
     public init(_ message: String) { self.message = message }

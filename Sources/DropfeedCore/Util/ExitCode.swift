@@ -40,12 +40,8 @@ public enum ExitCode: Int32, Codable, Sendable, Comparable {
 
     /// The exit code an error thrown by the core stands for.
     public init(for error: Error) {
-        switch error {
-        case is CSVError, is DataError: self = .data
-        case is InputFileError: self = .noInput
-        case let coded as CodedError: self = coded.exitCode
-        default: self = .data
-        }
+        // Every error of the core carries its code (CSV and data errors 65, a missing input 66).
+        self = (error as? CodedError)?.exitCode ?? .data
     }
 }
 
