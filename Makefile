@@ -6,7 +6,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3
 
-.PHONY: all deps build release test bench bench-diff bench-run bench-sftp demo lint format install clean
+.PHONY: all deps build release test bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
 
 all: build
 
@@ -38,6 +38,10 @@ bench-run: release
 
 bench-sftp: release
 	bench/bench.sh sftp
+
+## bench-scale: the 3-target run on a 10,000,000-row export, three nights (time, peak RSS, state size)
+bench-scale: release
+	python3 bench/run/bench_scale.py --dropfeed "$$($(SWIFT) build -c release --show-bin-path)/dropfeed"
 
 demo: release
 	scripts/demo.sh
