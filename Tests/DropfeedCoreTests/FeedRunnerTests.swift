@@ -740,6 +740,38 @@ struct FeedRunnerTests {
         #expect(report.error?.contains("duplicate key") == true)
     }
 
+    /// `source.duplicateKeys: "reject"`: both rows are rejected in every target and reported,
+    /// the other rows go out, and a row delivered before under that key is kept as it was.
+    @Test func duplicateKeysRejectRejectsBothRowsAndKeepsWhatTheVendorHad() throws {
+        let w = try Self.feed(targets: ["lms", "hr"], sourceExtra: "duplicateKeys: \"reject\",")
+        var people = Self.people(4)
+        try Self.writeSource(w, people)
+        #expect(try w.execute().exitCode == .success)
+        people["2"]![0] = "Changed"
+        let ids = people.keys.sorted()
+        var rows = ids.map { [$0] + people[$0]! }
+        rows.append(["2", "Impostor", "imp@x.org", "Ops"])
+        rows.append(["9", "Nine", "n@x.org", "Ops"])
+        rows.append(["9", "Nine again", "n2@x.org", "Ops"])
+        try w.writeCSV("hr.csv", header: Self.header, rows: rows)
+        let report = try w.execute()
+        #expect(report.exitCode == .success, "\(report.text)")
+        for name in ["lms", "hr"] {
+            let t = try #require(report.target(name))
+            #expect(t.rejected == 4)
+            #expect(t.rejections.allSatisfy { $0.reason.contains("duplicate source key") }, "\(t.rejections)")
+            #expect(t.rejections.contains { $0.reason.contains("`2`") && $0.reason.contains("also at line") })
+            #expect((t.adds, t.updates, t.deletes) == (0, 0, 0))
+            #expect(t.keptRejected == 1)
+        }
+        // The vendor keeps Person 2 as delivered.
+        #expect(try w.state("lms").currentRows()?.rows.contains(Self.mapped("2", Self.people(4)["2"]!)) == true)
+        // Without the setting, a duplicate stops the run (the default).
+        try w.writeConfig(targets: ["lms", "hr"])
+        let strict = try w.execute()
+        #expect(strict.exitCode == .data)
+    }
+
     @Test func aSecondRunWhileTheLockIsHeldExits75() throws {
         let w = try Self.feed()
         try Self.writeSource(w, Self.people(2))

@@ -433,9 +433,31 @@ struct MappingTests {
         let report = try w.execute(.plan)
         let t = try #require(report.target("t"))
         #expect(t.lookupMisses == 1)
+        #expect(t.lookupMissList == [LookupMissReport(key: "2", column: "out", value: "7")])
         #expect(t.rejected == 0)
         #expect(t.adds == 3)
         #expect(report.exitCode == .success)
+        let json = try JSONSerialization.jsonObject(with: Data(report.json.rendered(indent: nil).utf8)) as? [String: Any]
+        let targets = json?["targets"] as? [[String: Any]]
+        #expect(targets?.first?["lookupMissExamples"] as? [[String: String]] == [["key": "2", "column": "out", "value": "7"]])
+    }
+
+    /// The report names the first 20 misses, and counts them all — reused rows included.
+    @Test func theFirstTwentyLookupMissesAreListed() throws {
+        let w = try FeedWorkspace()
+        try w.write("mappings/t.json", MappingHarness.oneColumn("from: \"manager\", lookup: \"email\""))
+        try w.writeConfig(targets: ["t"])
+        let rows = (1...30).map { ["\($0)", "u\($0)@x", "m\($0)"] }
+        try w.writeCSV("hr.csv", header: ["id", "email", "manager"], rows: rows)
+        let first = try #require(try w.execute().target("t"))
+        #expect(first.lookupMisses == 30)
+        #expect(first.lookupMissList.count == TargetOutcome.keptRejections)
+        #expect(Set(first.lookupMissList.map(\.value)).isSubset(of: Set((1...30).map { "m\($0)" })))
+        // The next night reuses every row: the misses are still counted and named.
+        let second = try #require(try w.execute().target("t"))
+        #expect(second.status == .unchanged)
+        #expect(second.lookupMisses == 30)
+        #expect(second.lookupMissList.count == TargetOutcome.keptRejections)
     }
 
     @Test func lookupNeedsASingleColumnSourceKey() throws {
