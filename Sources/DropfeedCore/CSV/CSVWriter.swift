@@ -96,27 +96,8 @@ public struct CSVWriter {
     }
 
     private mutating func appendField(_ field: String, alone: Bool) {
-        let utf8 = field.utf8
-        let needsQuotes: Bool
-        if options.quote == .always {
-            needsQuotes = true
-        } else {
-            let delimiter = options.delimiter
-            needsQuotes =
-                utf8.first == 0x20 || utf8.last == 0x20
-                || utf8.contains { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
-                || (alone && utf8.isEmpty) || utf8.starts(with: [0xEF, 0xBB, 0xBF])
-        }
-        guard needsQuotes else {
-            utf8Row.append(contentsOf: utf8)
-            return
-        }
-        utf8Row.append(0x22)
-        for byte in utf8 {
-            if byte == 0x22 { utf8Row.append(0x22) }
-            utf8Row.append(byte)
-        }
-        utf8Row.append(0x22)
+        var field = field
+        field.withUTF8 { appendField(bytes: $0, alone: alone) }
     }
 
     /// Hands over the bytes written so far and empties the buffer (to stream a large file out).

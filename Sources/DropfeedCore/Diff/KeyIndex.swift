@@ -73,41 +73,11 @@ struct KeyIndex {
     mutating func sort() {
         let n = entries.count
         guard n > 1 else { return }
-        var keys = [UInt64](unsafeUninitializedCapacity: n) { buffer, count in
+        let keys = [UInt64](unsafeUninitializedCapacity: n) { buffer, count in
             for i in 0..<n { buffer[i] = entries[i].keyHash }
             count = n
         }
-        var order = [UInt32](unsafeUninitializedCapacity: n) { buffer, count in
-            for i in 0..<n { buffer[i] = UInt32(i) }
-            count = n
-        }
-        var keys2 = [UInt64](repeating: 0, count: n)
-        var order2 = [UInt32](repeating: 0, count: n)
-        var counts = [Int](repeating: 0, count: 65537)
-        for shift in stride(from: UInt64(0), to: 64, by: 16) {
-            keys.withUnsafeBufferPointer { k in
-                order.withUnsafeBufferPointer { o in
-                    keys2.withUnsafeMutableBufferPointer { k2 in
-                        order2.withUnsafeMutableBufferPointer { o2 in
-                            counts.withUnsafeMutableBufferPointer { c in
-                                for i in 0..<c.count { c[i] = 0 }
-                                for i in 0..<n { c[Int((k[i] >> shift) & 0xFFFF) + 1] += 1 }
-                                for i in 1..<c.count { c[i] += c[i - 1] }
-                                for i in 0..<n {
-                                    let digit = Int((k[i] >> shift) & 0xFFFF)
-                                    let position = c[digit]
-                                    c[digit] = position + 1
-                                    k2[position] = k[i]
-                                    o2[position] = o[i]
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            swap(&keys, &keys2)
-            swap(&order, &order2)
-        }
+        let order = radixOrder(keys)
         let old = entries
         entries = order.map { old[Int($0)] }
         // Equal hashes (the same key repeated, or a collision): order them by key bytes.

@@ -1,7 +1,8 @@
-/// A keyed set of rows with the same columns: values packed in one byte arena, plus a
-/// `KeyIndex` (key hash, row hash, where the row is) for matching against another set.
-///
-/// Used for a target's mapped rows and for its snapshot (the rows last delivered).
+@testable import DropfeedCore
+
+/// A test helper: a keyed set of rows with the same columns, values packed in one byte arena,
+/// plus the `KeyIndex` (key hash, row hash, where the row is) that `dropfeed diff` matches on —
+/// so that the index can be tested on rows written by hand.
 struct RowSet {
     let columns: [String]
     let keyPositions: [Int]
