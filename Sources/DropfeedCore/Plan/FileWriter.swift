@@ -109,26 +109,87 @@ struct FileWriter {
         return tagged.map(\.1)
     }
 
-    /// Every row of the next snapshot, in key order.
-    func nextRowsInKeyOrder() -> [RowRef] {
-        var refs: [RowRef] = []
-        refs.reserveCapacity(plan.nextRowCount)
-        for i in 0..<plan.kept.count where plan.kept[i] { refs.append(.previous(i)) }
-        for j in 0..<plan.mapped.count { refs.append(.mapped(j)) }
-        return sortedByKey(refs)
+    /// Every row of the next snapshot, in key order, packed: a radix sort of the keys' first
+    /// eight bytes, then a comparison of the whole keys only where those are equal — about 12
+    /// bytes a row while it sorts instead of the 80 a sort of `RowRef`s takes.
+    struct KeyOrderedRows {
+        /// The kept rows of the previous snapshot, by position.
+        let kept: [UInt32]
+        /// Positions in "kept rows, then mapped rows", in key order.
+        let order: [UInt32]
+
+        var count: Int { order.count }
+
+        subscript(k: Int) -> RowRef {
+            let p = Int(order[k])
+            return p < kept.count ? .previous(Int(kept[p])) : .mapped(p - kept.count)
+        }
+    }
+
+    func nextRowsInKeyOrder() -> KeyOrderedRows {
+        var kept: [UInt32] = []
+        kept.reserveCapacity(plan.kept.population)
+        for i in 0..<plan.kept.count where plan.kept[i] { kept.append(UInt32(i)) }
+        let old = plan.previous?.index
+        let new = plan.mapped
+        let total = kept.count + new.count
+        func ref(_ p: Int) -> RowRef { p < kept.count ? .previous(Int(kept[p])) : .mapped(p - kept.count) }
+        let prefixes = [UInt64](unsafeUninitializedCapacity: total) { buffer, filled in
+            for p in 0..<kept.count { buffer[p] = old!.keyPrefix(Int(kept[p])) }
+            for j in 0..<new.count { buffer[kept.count + j] = new.keyPrefix(j) }
+            filled = total
+        }
+        var order = radixOrder(prefixes)
+        let parts = new.keyParts
+        func withKey<R>(_ p: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            p < kept.count ? old!.withKey(Int(kept[p]), body) : new.withKey(p - kept.count, body)
+        }
+        var i = 0
+        while i < total {
+            var j = i + 1
+            while j < total && prefixes[Int(order[j])] == prefixes[Int(order[i])] { j += 1 }
+            if j - i > 1 {
+                order[i..<j].sort { a, b in
+                    withKey(Int(a)) { x in withKey(Int(b)) { y in RowIndex.keyLess(x, y, parts: parts) } }
+                }
+            }
+            i = j
+        }
+        return KeyOrderedRows(kept: kept, order: order)
     }
 
     enum DeltaAction { case add, update, delete, deleteAsUpdate }
 
+    /// A delta's rows in key order: every row of the next snapshot as an add (the first
+    /// delivery), or the changes.
+    enum DeltaRows {
+        case allAdds(KeyOrderedRows)
+        case changes([(DeltaAction, RowRef)])
+
+        var count: Int {
+            switch self {
+            case .allAdds(let rows): return rows.count
+            case .changes(let list): return list.count
+            }
+        }
+
+        subscript(k: Int) -> (DeltaAction, RowRef) {
+            switch self {
+            case .allAdds(let rows): return (.add, rows[k])
+            case .changes(let list): return list[k]
+            }
+        }
+    }
+
     /// The delta's rows, in key order.
-    func deltaRows() -> [(DeltaAction, RowRef)] {
-        if plan.previous == nil { return nextRowsInKeyOrder().map { (.add, $0) } }
+    func deltaRows() -> DeltaRows {
+        if plan.previous == nil { return .allAdds(nextRowsInKeyOrder()) }
         var rows: [(DeltaAction, RowRef)] = plan.adds.map { (.add, .mapped($0)) }
         rows += plan.updates.map { (.update, .mapped($0.new)) }
         let asUpdate: Bool
         if case .set = mapping.output.deletes { asUpdate = true } else { asUpdate = false }
         rows += plan.sentDeletes.map { (asUpdate ? .deleteAsUpdate : .delete, .previous($0)) }
-        return sortedByKey(rows) { $0.1 }
+        return .changes(sortedByKey(rows) { $0.1 })
     }
 
     // MARK: Files

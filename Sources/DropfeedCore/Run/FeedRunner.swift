@@ -268,11 +268,15 @@ public final class FeedRunner: @unchecked Sendable {
     }
 
     /// Plans the targets one after another — each plan maps its rows on every core — and writes
-    /// each planned target's files in the background while the next one is planned.
+    /// each planned target's files in the background while the next one is planned. Above
+    /// `overlapLimit` export rows the write finishes before the next plan starts, so that one
+    /// target's indexes are in memory at a time, not two.
     private func planAll(_ targets: [TargetConfig], table: SourceTable) -> [Prepared] {
         let slots = Slots<Prepared>(targets.count)
         let writes = DispatchGroup()
+        let overlap = table.rowCount <= FeedRunner.overlapLimit
         for (k, target) in targets.enumerated() {
+            if !overlap { writes.wait() }
             let planned = plan(target, table: table)
             guard planned.folder != nil else {
                 slots[k] = planned
@@ -293,6 +297,9 @@ public final class FeedRunner: @unchecked Sendable {
         writes.wait()
         return slots.all
     }
+
+    /// The export size up to which a target's files are written while the next target is planned.
+    static let overlapLimit = 4_000_000
 
     /// The folder a target's plan is written to.
     private func folder(for target: TargetConfig) throws -> String {
