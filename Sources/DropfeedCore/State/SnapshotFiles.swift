@@ -229,9 +229,11 @@ extension RowIndex: IndexRows {
     func write(to path: String) throws -> (bytes: Int, checksum: String) { try writeIndex(self, to: path) }
 }
 
-/// Writes `rows` as `index.bin` (format 2): a header, the columns one after another (each
-/// streamed through a buffer), the key bytes, and a checksum of it all. Returns the file's size
-/// and checksum (hex).
+/// Writes `rows` as `index.bin` (format 2): a header (magic, version, key parts, row count, key
+/// bytes), the columns one after another, each streamed through a buffer — row hashes,
+/// locations (UInt64), row lengths, key ends (UInt32), source key hashes, input hashes (UInt64)
+/// — then the key bytes and a checksum of it all (key hashes are not stored: reading computes
+/// them from the keys). Returns the file's size and checksum (hex).
 func writeIndex<R: IndexRows>(_ rows: R, to path: String) throws -> (bytes: Int, checksum: String) {
     let n = rows.count
     var keyTotal = 0
@@ -264,7 +266,6 @@ func writeIndex<R: IndexRows>(_ rows: R, to path: String) throws -> (bytes: Int,
         }
         buffer = header
         try flush()
-        try column { rows.keyHash($0) }
         try column { rows.rowHash($0) }
         try column { rows.location($0) }
         try column { rows.rowLength($0) }
@@ -315,7 +316,7 @@ extension RowIndex {
         let n = Int(header.readLE(UInt64.self, at: 16))
         let keyCount = Int(header.readLE(UInt64.self, at: 24))
         guard parts >= 1, n >= 0, keyCount >= 0, n < 1 << 40, keyCount < 1 << 40,
-            SnapshotFormat.indexHeaderSize + n * (8 * 5 + 4 * 2) + keyCount + 8 == fileSize
+            SnapshotFormat.indexHeaderSize + n * (8 * 4 + 4 * 2) + keyCount + 8 == fileSize
         else { throw corrupt }
         var hasher = StreamHash()
         hasher.update(header)
@@ -332,7 +333,6 @@ extension RowIndex {
             return values.map { T(littleEndian: $0) }
         }
         var index = RowIndex(keyParts: parts)
-        index.keyHash = try column(UInt64.self, n)
         index.rowHash = try column(UInt64.self, n)
         index.location = try column(UInt64.self, n)
         index.rowLength = try column(UInt32.self, n)
@@ -349,6 +349,11 @@ extension RowIndex {
             previous = end
         }
         guard n == 0 || Int(previous) == keyCount else { throw corrupt }
+        // The key hashes are not stored (an eighth of the file): they are the keys' hashes.
+        index.keyHash = [UInt64](unsafeUninitializedCapacity: n) { buffer, filled in
+            for i in 0..<n { buffer[i] = index.withKey(i) { RowIndex.keyHash(keyBytes: $0, parts: parts) } }
+            filled = n
+        }
         return index
     }
 }
