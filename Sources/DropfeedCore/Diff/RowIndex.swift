@@ -196,16 +196,44 @@ struct RowIndex: Sendable {
         return !y.atEnd
     }
 
-    /// The first eight bytes of the key's first column, as a big-endian number (orders as the bytes do).
-    func keyPrefix(_ i: Int) -> UInt64 {
+    /// An order-preserving 64-bit prefix of key `i`: if `prefix(a) < prefix(b)` then key a sorts
+    /// before key b (equal prefixes say nothing; the keys are then compared in full).
+    ///
+    /// `composite` uses the key's first eight bytes with its values separated by a zero byte —
+    /// which tells apart keys of several values whose first value is short (a site code) — and
+    /// reports `false` in `usable` when a value byte inside those eight is zero itself (then the
+    /// separator could be mistaken for it: the caller uses the first value's bytes for every row).
+    func keyPrefix(_ i: Int, composite: Bool, usable: inout Bool) -> UInt64 {
         withKey(i) { bytes in
-            var first = bytes
-            if keyParts > 1 {
-                var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
-                first = cursor.next() ?? first
-            }
             var v: UInt64 = 0
-            for k in 0..<8 { v = v << 8 | UInt64(k < first.count ? first[k] : 0) }
+            var taken = 0
+            if keyParts == 1 || !composite {
+                var first = bytes
+                if keyParts > 1 {
+                    var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
+                    first = cursor.next() ?? first
+                }
+                for k in 0..<8 { v = v << 8 | UInt64(k < first.count ? first[k] : 0) }
+                return v
+            }
+            var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
+            var firstField = true
+            while taken < 8, let field = cursor.next() {
+                if !firstField {
+                    v = v << 8
+                    taken += 1
+                }
+                firstField = false
+                for b in field where taken < 8 {
+                    if b == 0 { usable = false }
+                    v = v << 8 | UInt64(b)
+                    taken += 1
+                }
+            }
+            while taken < 8 {
+                v = v << 8
+                taken += 1
+            }
             return v
         }
     }

@@ -80,10 +80,10 @@ struct FileWriter {
     func sortedByKey<T>(_ items: [T], ref: (T) -> RowRef) -> [T] {
         let old = plan.previous?.index
         let new = plan.mapped
-        func prefix(_ r: RowRef) -> UInt64 {
+        func prefix(_ r: RowRef, composite: Bool, usable: inout Bool) -> UInt64 {
             switch r {
-            case .previous(let i): return old!.keyPrefix(i)
-            case .mapped(let j): return new.keyPrefix(j)
+            case .previous(let i): return old!.keyPrefix(i, composite: composite, usable: &usable)
+            case .mapped(let j): return new.keyPrefix(j, composite: composite, usable: &usable)
             }
         }
         func withKey<R>(_ r: RowRef, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
@@ -93,7 +93,9 @@ struct FileWriter {
             }
         }
         let parts = new.keyParts
-        var tagged = items.map { (prefix(ref($0)), $0) }
+        var usable = true
+        var tagged = items.map { (prefix(ref($0), composite: true, usable: &usable), $0) }
+        if !usable { tagged = items.map { (prefix(ref($0), composite: false, usable: &usable), $0) } }
         tagged.sort { $0.0 < $1.0 }
         var i = 0
         while i < tagged.count {
@@ -134,11 +136,19 @@ struct FileWriter {
         let new = plan.mapped
         let total = kept.count + new.count
         func ref(_ p: Int) -> RowRef { p < kept.count ? .previous(Int(kept[p])) : .mapped(p - kept.count) }
-        let prefixes = [UInt64](unsafeUninitializedCapacity: total) { buffer, filled in
-            for p in 0..<kept.count { buffer[p] = old!.keyPrefix(Int(kept[p])) }
-            for j in 0..<new.count { buffer[kept.count + j] = new.keyPrefix(j) }
-            filled = total
+        func makePrefixes(composite: Bool, usable: inout Bool) -> [UInt64] {
+            var ok = true
+            let out = [UInt64](unsafeUninitializedCapacity: total) { buffer, filled in
+                for p in 0..<kept.count { buffer[p] = old!.keyPrefix(Int(kept[p]), composite: composite, usable: &ok) }
+                for j in 0..<new.count { buffer[kept.count + j] = new.keyPrefix(j, composite: composite, usable: &ok) }
+                filled = total
+            }
+            usable = ok
+            return out
         }
+        var usable = true
+        var prefixes = makePrefixes(composite: true, usable: &usable)
+        if !usable { prefixes = makePrefixes(composite: false, usable: &usable) }
         var order = radixOrder(prefixes)
         let parts = new.keyParts
         func withKey<R>(_ p: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
