@@ -6,7 +6,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3
 
-.PHONY: all deps build release test bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
+.PHONY: all deps layers build release test bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
 
 all: build
 
@@ -21,7 +21,7 @@ release: deps
 	$(SWIFT) build -c release
 
 ## test: unit, end-to-end and SFTP tests (the SFTP tests start their own sshd)
-test: deps
+test: deps layers
 	@command -v csv-diff >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check csv-diff==1.2
 	$(SWIFT) build -c release --product dropfeed
 	DROPFEED_BIN="$$(swift build -c release --show-bin-path)/dropfeed" $(SWIFT) test --parallel
@@ -46,7 +46,11 @@ bench-scale: release
 demo: release
 	scripts/demo.sh
 
-lint:
+## layers: the folders of DropfeedCore depend on each other in one direction only
+layers:
+	@python3 scripts/check-layers.py >/dev/null || python3 scripts/check-layers.py
+
+lint: layers
 	@if $(SWIFT) format --help >/dev/null 2>&1; then $(SWIFT) format lint --recursive Sources Tests; else echo "swift format not available"; fi
 
 format:

@@ -51,8 +51,42 @@ def main():
     cycles = [(a, b) for a in edges for b in edges[a] if a < b and a in edges.get(b, set())]
     for a, b in cycles:
         print(f"CYCLE {a} <-> {b}: {', '.join(why[(a, b)][:4])} / {', '.join(why[(b, a)][:4])}")
-    return 1 if cycles else 0
+    loops = [group for group in strongly_connected(edges) if len(group) > 2]
+    for group in loops:
+        print(f"CYCLE through {' -> '.join(group)}: " + "; ".join(
+            f"{a} -> {b} ({', '.join(why[(a, b)][:2])})"
+            for a in group for b in sorted(edges[a]) if b in group))
+    return 1 if cycles or loops else 0
 
+
+def strongly_connected(edges):
+    """The folder groups in which every folder reaches every other (Tarjan's algorithm)."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(edges.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            groups.append(sorted(group))
+
+    for node in sorted(set(edges) | {b for targets in edges.values() for b in targets}):
+        if node not in index:
+            visit(node)
+    return groups
 
 if __name__ == "__main__":
     sys.exit(main())
