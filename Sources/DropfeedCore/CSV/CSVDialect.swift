@@ -29,10 +29,22 @@ public struct CSVReadOptions: Sendable, Equatable {
     public var delimiter: UInt8
     /// The source encoding; everything is converted to UTF-8 on read.
     public var encoding: TextEncoding
+    /// The size and width a record may have; larger input is an error, never held in memory.
+    public var limits: CSVLimits
+    /// Reject NUL bytes and a byte-order mark after the start, as an error with the line: neither
+    /// is ever data in an HR export (one means a binary file, the other two files joined), and
+    /// passed on they end up in vendor files and keys. Set for sources; vendor files Dropfeed
+    /// reads back hold exactly what was written.
+    public var textOnly: Bool
 
-    public init(delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8) {
+    public init(
+        delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8, limits: CSVLimits = .init(),
+        textOnly: Bool = false
+    ) {
         self.delimiter = delimiter
         self.encoding = encoding
+        self.limits = limits
+        self.textOnly = textOnly
     }
 
     /// Parses a delimiter as written in a config or on the command line (`,` `;` `\t` `tab` `|`).
@@ -46,6 +58,33 @@ public struct CSVReadOptions: Sendable, Equatable {
             else { return nil }
             return bytes[0]
         }
+    }
+}
+
+/// The bounds a CSV input must stay within (README "Limits").
+///
+/// They bound the reader's memory: it holds one record at a time, so it never needs much more
+/// than `maxRecordBytes` however large or hostile the file. Each is checked before the buffer
+/// grows past it, and going over is a `CSVError` naming the file, line and column.
+public struct CSVLimits: Sendable, Equatable {
+    /// The largest field, in UTF-8 bytes (quotes not counted): 16 MiB.
+    public static let defaultMaxFieldBytes = 16 << 20
+    /// The most fields a record (the header included) may have: 16,384.
+    public static let defaultMaxColumns = 16_384
+    /// The largest record, in bytes, line break included: 64 MiB.
+    public static let defaultMaxRecordBytes = 64 << 20
+
+    public var maxFieldBytes: Int
+    public var maxColumns: Int
+    public var maxRecordBytes: Int
+
+    public init(
+        maxFieldBytes: Int = CSVLimits.defaultMaxFieldBytes, maxColumns: Int = CSVLimits.defaultMaxColumns,
+        maxRecordBytes: Int = CSVLimits.defaultMaxRecordBytes
+    ) {
+        self.maxFieldBytes = maxFieldBytes
+        self.maxColumns = maxColumns
+        self.maxRecordBytes = max(maxRecordBytes, maxFieldBytes)
     }
 }
 

@@ -16,6 +16,11 @@ public struct CSVError: CodedError, Equatable, Sendable {
         case invalidUTF8
         case invalidUTF16
         case emptyFile
+        case nulByte
+        case byteOrderMarkInside
+        case fieldTooLarge(limit: Int)
+        case recordTooLarge(limit: Int)
+        case tooManyColumns(limit: Int)
     }
 
     public var kind: Kind
@@ -46,6 +51,20 @@ public struct CSVError: CodedError, Equatable, Sendable {
         case .invalidUTF8: return "invalid UTF-8 at \(place) (set the source encoding if the file is not UTF-8)"
         case .invalidUTF16: return "invalid UTF-16 at \(place)"
         case .emptyFile: return "no header row in \(file)"
+        case .nulByte: return "NUL byte at \(place) (a binary file, or not a CSV export?)"
+        case .byteOrderMarkInside:
+            return "byte-order mark (U+FEFF) in the middle of the file at \(place) (two files joined together?)"
+        case .fieldTooLarge(let limit):
+            return "field longer than the limit of \(byteCount(limit)) at \(place) (source.maxFieldBytes)"
+        case .recordTooLarge(let limit): return "record longer than the limit of \(byteCount(limit)) at \(place)"
+        case .tooManyColumns(let limit): return "more than \(limit) fields (the limit) at \(place)"
         }
     }
+}
+
+/// `16 MiB`, `512 KiB` or `100 bytes`, for limits in messages.
+func byteCount(_ n: Int) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 { return "\(n >> 20) MiB" }
+    if n >= 1 << 10 && n % (1 << 10) == 0 { return "\(n >> 10) KiB" }
+    return "\(n) bytes"
 }

@@ -32,6 +32,7 @@ public final class CSVReader {
     private var atEOF = false
     private var validatedEnd = 0
     private var invalidAt = Int.max
+    private var invalidProblem: TextProblem?
     private var bufferStreamOffset: Int64 = 0
     private var line = 1
     private var expectedFields = -1
@@ -93,16 +94,18 @@ public final class CSVReader {
             guard let record = try next() else { throw CSVError(.emptyFile, file: fileName, line: 1, column: 1) }
             var seen: [String: Int] = [:]
             var names: [String] = []
+            names.reserveCapacity(record.count)
+            seen.reserveCapacity(record.count)
             for k in 0..<record.count {
                 let name = record.string(k)
-                let column = columnOf(
-                    offset: fieldStartForError(k, recordStart: record.offsetInBuffer),
-                    recordStart: record.offsetInBuffer)
-                if name.isEmpty {
-                    throw CSVError(.emptyHeader(column: k + 1), file: fileName, line: record.line, column: column)
-                }
-                if seen[name] != nil {
-                    throw CSVError(.duplicateHeader(name), file: fileName, line: record.line, column: column)
+                // The column is worked out only for an error: it scans the line, and doing it for
+                // every name made a wide header cost the square of its width.
+                if name.isEmpty || seen[name] != nil {
+                    let column = columnOf(
+                        offset: fieldStartForError(k, recordStart: record.offsetInBuffer),
+                        recordStart: record.offsetInBuffer)
+                    let kind: CSVError.Kind = name.isEmpty ? .emptyHeader(column: k + 1) : .duplicateHeader(name)
+                    throw CSVError(kind, file: fileName, line: record.line, column: column)
                 }
                 seen[name] = k
                 names.append(name)
@@ -144,6 +147,14 @@ public final class CSVReader {
                 if invalidAt < next {
                     throw error(invalidKind, at: invalidAt, recordStart: start)
                 }
+                if fieldCount > options.limits.maxColumns {
+                    throw error(
+                        .tooManyColumns(limit: options.limits.maxColumns),
+                        at: fieldStartForError(options.limits.maxColumns, recordStart: start), recordStart: start)
+                }
+                if next - start > options.limits.maxRecordBytes {
+                    throw error(.recordTooLarge(limit: options.limits.maxRecordBytes), at: start, recordStart: start)
+                }
                 if expectedFields >= 0 && fieldCount != expectedFields {
                     if fieldCount > expectedFields {
                         throw error(
@@ -162,7 +173,26 @@ public final class CSVReader {
         }
     }
 
-    private var invalidKind: CSVError.Kind { options.encoding == .utf16 ? .invalidUTF16 : .invalidUTF8 }
+    private var invalidKind: CSVError.Kind {
+        switch invalidProblem {
+        case .nul: return .nulByte
+        case .byteOrderMark: return .byteOrderMarkInside
+        case .invalid, nil: return options.encoding == .utf16 ? .invalidUTF16 : .invalidUTF8
+        }
+    }
+
+    /// `.needMore`, unless the field that starts at `fieldStart` or the record would then hold more
+    /// bytes than the limits allow: checked before the buffer grows, so it never grows past them.
+    private func needMore(fieldStart: Int) throws -> Step {
+        let limits = options.limits
+        if end - fieldStart > limits.maxFieldBytes {
+            throw error(.fieldTooLarge(limit: limits.maxFieldBytes), at: fieldStart, recordStart: position)
+        }
+        if end - position > limits.maxRecordBytes {
+            throw error(.recordTooLarge(limit: limits.maxRecordBytes), at: position, recordStart: position)
+        }
+        return .needMore
+    }
 
     /// Where field `k` begins for an error message: at its opening quote when it is quoted.
     private func fieldStartForError(_ k: Int, recordStart: Int) -> Int {
@@ -203,8 +233,9 @@ public final class CSVReader {
         }
         var fieldCount = 0
         var lines = 0
+        let maxFieldBytes = options.limits.maxFieldBytes
         while true {
-            if fieldCount == boundsCapacity { growBounds() }
+            if fieldCount == boundsCapacity { try growBounds(fieldStart: i) }
             let b = bounds
             if i >= n {
                 if !atEOF { return .needMore }
@@ -226,12 +257,12 @@ public final class CSVReader {
                         i += 1
                     }
                     if i >= n {
-                        if !atEOF { return .needMore }
+                        if !atEOF { return try needMore(fieldStart: open) }
                         throw error(.unterminatedQuote, at: open, recordStart: position)
                     }
                     let c = p[i]
                     if c == quote {
-                        if i + 1 >= n && !atEOF { return .needMore }
+                        if i + 1 >= n && !atEOF { return try needMore(fieldStart: open) }
                         if i + 1 < n && p[i + 1] == quote {
                             escaped = true
                             i += 2
@@ -240,12 +271,15 @@ public final class CSVReader {
                         break
                     }
                     if c == cr {
-                        if i + 1 >= n && !atEOF { return .needMore }
+                        if i + 1 >= n && !atEOF { return try needMore(fieldStart: open) }
                         if !(i + 1 < n && p[i + 1] == lf) { lines += 1 }
                     } else {
                         lines += 1
                     }
                     i += 1
+                }
+                if i - open - 1 > maxFieldBytes {
+                    throw error(.fieldTooLarge(limit: maxFieldBytes), at: open, recordStart: position)
                 }
                 b[2 * fieldCount] = escaped ? ~(open + 1) : open + 1
                 b[2 * fieldCount + 1] = i
@@ -271,8 +305,11 @@ public final class CSVReader {
             let start = i
             i = scan(p, from: i, to: n, fieldEnd)
             while i < n && !stops[Int(p[i])] { i += 1 }
+            if i - start > maxFieldBytes {
+                throw error(.fieldTooLarge(limit: maxFieldBytes), at: start, recordStart: position)
+            }
             if i >= n {
-                if !atEOF { return .needMore }
+                if !atEOF { return try needMore(fieldStart: start) }
                 b[2 * fieldCount] = start
                 b[2 * fieldCount + 1] = i
                 return .record(next: i, fieldCount: fieldCount + 1, lines: lines, contentEnd: i)
@@ -328,7 +365,12 @@ public final class CSVReader {
         return i
     }
 
-    private func growBounds() {
+    /// Makes room for more fields, unless the record already has as many as the limit allows.
+    private func growBounds(fieldStart: Int) throws {
+        let limit = options.limits.maxColumns
+        if boundsCapacity >= limit {
+            throw error(.tooManyColumns(limit: limit), at: fieldStart, recordStart: position)
+        }
         let bigger = UnsafeMutablePointer<Int>.allocate(capacity: boundsCapacity * 4)
         bigger.update(from: bounds, count: boundsCapacity * 2)
         bounds.deallocate()
@@ -359,9 +401,14 @@ public final class CSVReader {
         if n == 0 { atEOF = true }
         end += n
         if invalidAt == Int.max {
-            let (valid, bad) = validateUTF8(buffer, from: validatedEnd, to: end, isFinal: atEOF)
+            let (valid, problem) = validateText(
+                buffer, from: validatedEnd, to: end, isFinal: atEOF, textOnly: options.textOnly,
+                streamStart: bufferStreamOffset == 0 ? 0 : -1)
             validatedEnd = valid
-            if bad { invalidAt = valid }
+            if let problem {
+                invalidAt = valid
+                invalidProblem = problem
+            }
         }
     }
 
@@ -465,21 +512,43 @@ public struct CSVRecord {
     public var strings: [String] { (0..<count).map(string) }
 }
 
-/// Checks `p[from..<to]` is UTF-8. Returns how far it is valid and whether an invalid sequence
-/// stops it there; an incomplete sequence at the end is left for the next chunk unless `isFinal`.
-func validateUTF8(_ p: UnsafePointer<UInt8>, from: Int, to: Int, isFinal: Bool) -> (validEnd: Int, invalid: Bool) {
+/// What stops the bytes of an input from being text a CSV reader accepts.
+enum TextProblem: Equatable, Sendable {
+    /// Not UTF-8 (after transcoding, for other encodings).
+    case invalid
+    /// A zero byte: no export holds one; binary files do.
+    case nul
+    /// U+FEFF after the start, where it is no byte-order mark but two files glued together.
+    case byteOrderMark
+}
+
+/// Checks `p[from..<to]` is UTF-8 and, when `textOnly`, holds no NUL byte and no byte-order mark
+/// other than at index `streamStart` (the start of the input, or -1 when it is not in the buffer).
+/// Returns how far it is valid and what stops it there; an incomplete sequence at the end is left
+/// for the next chunk unless `isFinal`.
+func validateText(
+    _ p: UnsafePointer<UInt8>, from: Int, to: Int, isFinal: Bool, textOnly: Bool = false, streamStart: Int = -1
+) -> (validEnd: Int, problem: TextProblem?) {
     var i = from
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
     while i < to {
         while i + 8 <= to {
             let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-            if word & 0x8080_8080_8080_8080 != 0 { break }
+            // A high bit set, or a zero byte (the SWAR "has zero byte" test).
+            if (word | (textOnly ? (word &- ones) & ~word : 0)) & highs != 0 { break }
             i += 8
         }
         if i >= to { break }
         let b = p[i]
+        if b == 0 && textOnly { return (i, .nul) }
         if b < 0x80 {
             i += 1
             continue
+        }
+        if b == 0xEF && textOnly && i != streamStart {
+            if to - i < 3 && !isFinal { return (i, nil) }
+            if to - i >= 3 && p[i + 1] == 0xBB && p[i + 2] == 0xBF { return (i, .byteOrderMark) }
         }
         let length: Int
         var low: UInt8 = 0x80
@@ -500,15 +569,15 @@ func validateUTF8(_ p: UnsafePointer<UInt8>, from: Int, to: Int, isFinal: Bool) 
         case 0xF4:
             length = 4
             high = 0x8F
-        default: return (i, true)
+        default: return (i, .invalid)
         }
         // Check what is there, even when the sequence is cut by the end of the chunk.
         let available = min(length, to - i)
-        if available >= 2 && (p[i + 1] < low || p[i + 1] > high) { return (i, true) }
-        if available >= 3 && p[i + 2] & 0xC0 != 0x80 { return (i, true) }
-        if available >= 4 && p[i + 3] & 0xC0 != 0x80 { return (i, true) }
-        if available < length { return (i, isFinal) }
+        if available >= 2 && (p[i + 1] < low || p[i + 1] > high) { return (i, .invalid) }
+        if available >= 3 && p[i + 2] & 0xC0 != 0x80 { return (i, .invalid) }
+        if available >= 4 && p[i + 3] & 0xC0 != 0x80 { return (i, .invalid) }
+        if available < length { return (i, isFinal ? .invalid : nil) }
         i += length
     }
-    return (i, false)
+    return (i, nil)
 }

@@ -122,7 +122,7 @@ extension FeedConfig {
         let before = log.problems.count
         let path = s.string("path", required: true)
         let key = s.stringList("key", required: true)
-        var options = CSVReadOptions()
+        var options = CSVReadOptions(textOnly: true)
         if let d = s.string("delimiter") {
             if let byte = CSVReadOptions.delimiter(named: d) {
                 options.delimiter = byte
@@ -136,6 +136,9 @@ extension FeedConfig {
             } else {
                 log.add("source.encoding", "unknown encoding `\(e)` (utf-8, windows-1252, iso-8859-1, utf-16)")
             }
+        }
+        if let n = s.integer("maxFieldBytes", min: 1, max: 1 << 30) {
+            options.limits = CSVLimits(maxFieldBytes: n)
         }
         let minRows = s.integer("minRows")
         let shrink = s.number("maxShrinkPercent", max: 100)
