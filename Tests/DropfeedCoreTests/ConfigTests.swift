@@ -83,7 +83,7 @@ struct ConfigTests {
         #expect(config.source.path == w.path("data/hr.csv"))
         #expect(config.source.displayPath == "../data/hr.csv")
         #expect(config.source.key == ["id"])
-        #expect(config.source.options == CSVReadOptions(delimiter: 0x09, encoding: .windows1252))
+        #expect(config.source.options == CSVReadOptions(delimiter: 0x09, encoding: .windows1252, textOnly: true))
         #expect(config.source.minRows == 10)
         #expect(config.source.maxShrinkPercent == 12.5)
         #expect(config.stateDir == "/var/tmp/dropfeed-state-unused")
