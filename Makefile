@@ -6,7 +6,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3
 
-.PHONY: all deps layers build release test bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
+.PHONY: all deps layers build release test test-mappings bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
 
 all: build
 
@@ -25,6 +25,13 @@ test: deps layers
 	@command -v csv-diff >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check csv-diff==1.2
 	$(SWIFT) build -c release --product dropfeed
 	DROPFEED_BIN="$$(swift build -c release --show-bin-path)/dropfeed" $(SWIFT) test --parallel
+
+## test-mappings: every mapping in mappings/ against its case file in mappings/cases/
+test-mappings: build
+	@bin="$$($(SWIFT) build --show-bin-path)/dropfeed"; status=0; for mapping in mappings/*.json; do \
+	  name=$$(basename "$$mapping" .json); \
+	  "$$bin" test-mapping "$$mapping" --cases "mappings/cases/$$name.cases.json" || status=1; \
+	done; exit $$status
 
 ## bench: Dropfeed beside its peers (csv-diff, OpenSSH sftp); prints ratios
 bench: release

@@ -18,6 +18,7 @@ let commands: [(name: String, summary: String, help: String, run: ([String]) thr
     ),
     ("state", "list, show, reset or roll back targets' snapshots", StateCommand.help, StateCommand.run),
     ("diff", "compare two CSV files by key (csv-diff compatible --json)", DiffCommand.help, DiffCommand.run),
+    ("test-mapping", "run a mapping's case file: expected rows and rejections", TestMappingCommand.help, TestMappingCommand.run),
 ]
 
 let mainHelp = """

@@ -49,6 +49,11 @@ public struct CSVWriter {
         records += 1
     }
 
+    /// Appends `text` as it is, not a record, and a line ending (a preamble line before the header).
+    public mutating func writeLine(_ text: String) throws {
+        try emit(Array(text.utf8) + lineEnding)
+    }
+
     /// Appends one record made of `leading` (say, a delta's action) and then the `count`
     /// fields of an encoded row (each a varint length and UTF-8 bytes), without building
     /// strings. Throws `EncodingError` as `write` does, and when the row does not decode.

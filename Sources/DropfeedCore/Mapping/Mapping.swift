@@ -119,6 +119,8 @@ public struct OutputSpec: Sendable {
     public var checksum: Bool
     /// Upload an empty `NAME<trigger>` after each file (e.g. `.done`).
     public var trigger: String?
+    /// Lines written as they are before the header of every data file (Entra's `version:v1.0`).
+    public var preamble: [String] = []
 }
 
 /// Per-target limits that hold a run instead of delivering damage.

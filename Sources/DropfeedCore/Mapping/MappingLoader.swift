@@ -296,6 +296,10 @@ enum MappingLoader {
             if c == "sha256" { checksum = true } else { log.add(o.child("checksum"), "only \"sha256\" is supported") }
         }
         let trigger = o.string("trigger")
+        let preamble = o.stringList("preamble", allowEmpty: true) ?? []
+        for (k, line) in preamble.enumerated() where line.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+            log.add("\(o.child("preamble"))[\(k)]", "one line each: no line breaks")
+        }
         if let trigger, trigger.isEmpty || trigger.contains("/") {
             log.add(o.child("trigger"), "must be a non-empty suffix without `/`, such as \".done\"")
         }
@@ -304,7 +308,8 @@ enum MappingLoader {
         // (every problem is reported); `load` makes no mapping from it then.
         return OutputSpec(
             fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
-            formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger)
+            formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger,
+            preamble: preamble)
     }
 
     static let fileFields = ["target", "date", "time", "kind", "seq"]

@@ -284,6 +284,7 @@ struct FileWriter {
             try FileSystem.writeAll(fd, bytes, path: path)
         }
         do {
+            for line in mapping.output.preamble { try writer.writeLine(line) }
             if mapping.output.dialect.header { try writer.write(header) }
             for i in 0..<rowCount {
                 try row(i, &writer)
