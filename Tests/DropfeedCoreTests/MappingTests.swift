@@ -62,7 +62,7 @@ enum MappingHarness {
             spoolFolder: w.root)
         let compiled = CompiledMapping(mapping, table: table)
         var missList: [LookupMiss] = []
-        let lookup = { (value: String, column: Int) -> String? in table.lookup(value, column: column) }
+        let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by) }
         let results = (0..<table.rowCount).map { row -> Mapped in
             defer { _ = missList }
             switch compiled.evaluate(table.strings(row: row), lookup: lookup, misses: &missList) {

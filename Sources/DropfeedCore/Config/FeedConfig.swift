@@ -143,11 +143,17 @@ extension FeedConfig {
         let minRows = s.integer("minRows")
         let shrink = s.number("maxShrinkPercent", max: 100)
         let duplicates = s.choice("duplicateKeys", DuplicateKeyPolicy.self, choices: ["fail", "reject"]) ?? .fail
+        let format = s.choice("format", SourceFormat.self, choices: SourceFormat.allCases.map(\.rawValue)) ?? .csv
+        if format == .ldif || format == .scim {
+            for name in ["delimiter", "encoding"] where s.has(name) {
+                log.add("source.\(name)", "only for the csv and csvde formats (\(format.rawValue) is UTF-8)")
+            }
+        }
         s.finish()
         guard log.problems.count == before, let path, let key else { return nil }
         return SourceConfig(
             path: absolutePath(path, relativeTo: directory), displayPath: path, key: key,
-            options: options, minRows: minRows, maxShrinkPercent: shrink, duplicateKeys: duplicates)
+            options: options, minRows: minRows, maxShrinkPercent: shrink, duplicateKeys: duplicates, format: format)
     }
 
     private static func readDeliver(_ node: ConfigNode?, path: String, directory: String, log: ProblemLog)

@@ -20,15 +20,17 @@ public enum FeedValidation {
         var problems: [ConfigProblem] = []
         let source = config.source
         do {
-            let reader = try CSVReader(path: source.path, displayName: source.displayPath, options: source.options)
-            for key in source.key where !reader.header.contains(key) {
+            let wanted = config.targets.reduce(Set(source.key)) { $0.union(CompiledMapping.sourceColumns(of: $1.mapping)) }
+            let (header, multiValued) = try readSourceHeader(source, wanted: wanted)
+            for key in source.key where !header.contains(key) {
                 problems.append(
                     ConfigProblem(
                         file: config.file, path: "source.key",
-                        message: "no source column `\(key)`" + suggestion(for: key, in: reader.header)))
+                        message: "no source column `\(key)`" + suggestion(for: key, in: header)))
             }
             for target in config.targets {
-                problems += CompiledMapping.problems(target.mapping, header: reader.header, sourceKey: source.key)
+                problems += CompiledMapping.problems(
+                    target.mapping, header: header, sourceKey: source.key, multiValued: multiValued)
             }
         } catch {
             problems.append(ConfigProblem(file: config.file, path: "source.path", message: "\(error)"))
@@ -53,6 +55,8 @@ public enum FeedValidation {
         if case .string(let e)? = source["encoding"], let encoding = TextEncoding(name: e) {
             options.encoding = encoding
         }
+        // The other formats' columns are known only from reading every record, with the mappings' names.
+        if case .string(let format)? = source["format"], format != SourceFormat.csv.rawValue { return [] }
         guard
             let header = try? CSVReader(path: absolutePath(sourcePath, relativeTo: directory), options: options).header,
             case .array(let targets)? = root["targets"]

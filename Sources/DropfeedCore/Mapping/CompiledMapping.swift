@@ -10,6 +10,11 @@ struct CompiledMapping: @unchecked Sendable {
     /// For each lookup, the kept column holding its key and the column it reads; nil when a
     /// lookup's key is not a single column (then rows are always mapped afresh).
     private let lookupSources: [(key: Int, target: Int)]?
+    /// Whether a field can hold several values (a source other than CSV).
+    private let multiValued: Bool
+    /// A plain reference to several values: joined with this text (csvde: `;`, as exported), or
+    /// nil to reject the row (LDIF, SCIM), naming `join`, `first` and `index`.
+    private let plainJoin: String?
 
     enum Outcome {
         /// Filtered out by `where`.
@@ -36,15 +41,20 @@ struct CompiledMapping: @unchecked Sendable {
         let name: String
         let start: Start
         let lookup: Int?
+        let lookupBy: Int?
+        /// Nil when the column has no list operations.
+        let list: ValueListOps?
         let map: [String: String]?
         let defaultValue: String?
         let date: DateConversion?
         let transforms: [Transform]
 
-        init(spec: ColumnSpec, start: Start, lookup: Int?) {
+        init(spec: ColumnSpec, start: Start, lookup: Int?, lookupBy: Int?) {
             name = spec.name
             self.start = start
             self.lookup = lookup
+            self.lookupBy = lookupBy
+            list = spec.list.isEmpty ? nil : spec.list
             map = spec.map
             defaultValue = spec.defaultValue
             date = spec.date
@@ -55,6 +65,11 @@ struct CompiledMapping: @unchecked Sendable {
     /// The source columns whose values `lookup`s return (kept in memory by `SourceTable`).
     static func lookupTargets(of mapping: Mapping) -> Set<String> {
         Set(mapping.columns.compactMap(\.lookup))
+    }
+
+    /// The source columns a `lookupBy` matches values against.
+    static func lookupByColumns(of mapping: Mapping) -> Set<String> {
+        Set(mapping.columns.compactMap(\.lookupBy))
     }
 
     /// The source columns whose value a `lookup` looks up (when it is one column as it is).
@@ -76,12 +91,18 @@ struct CompiledMapping: @unchecked Sendable {
             case .value: break
             }
             if let lookup = column.lookup { names.insert(lookup) }
+            if let by = column.lookupBy { names.insert(by) }
         }
         return names
     }
 
     /// Problems binding `mapping` to a source `header` (unknown columns, lookups on a composite key).
-    static func problems(_ mapping: Mapping, header: [String], sourceKey: [String]) -> [ConfigProblem] {
+    /// `multiValued` (source column → the line of a record where it has several values) adds a
+    /// problem for each column reading such a source column plainly, without `join`, `first`,
+    /// `index` or `where`.
+    static func problems(
+        _ mapping: Mapping, header: [String], sourceKey: [String], multiValued: [String: Int] = [:]
+    ) -> [ConfigProblem] {
         var out: [ConfigProblem] = []
         func check(_ name: String, _ path: String) {
             if !header.contains(name) {
@@ -102,9 +123,25 @@ struct CompiledMapping: @unchecked Sendable {
                 for name in t.placeholders { check(name, "columns[\(k)].template") }
             case .value: break
             }
+            if column.list.pick == nil && column.list.filter == nil {
+                var plain: [String] = []
+                switch column.source {
+                case .from(let list): plain = list
+                case .template(let t): plain = t.placeholders
+                case .value: break
+                }
+                if let name = plain.first(where: { multiValued[$0] != nil }) {
+                    out.append(
+                        ConfigProblem(
+                            file: mapping.file, path: "columns[\(k)]",
+                            message: "`\(name)` has several values (as in the record at line \(multiValued[name]!) of the "
+                                + "source): say which with join, first, index or where"))
+                }
+            }
+            if let by = column.lookupBy { check(by, "columns[\(k)].lookupBy") }
             if let lookup = column.lookup {
                 check(lookup, "columns[\(k)].lookup")
-                if sourceKey.count != 1 {
+                if sourceKey.count != 1 && column.lookupBy == nil {
                     out.append(
                         ConfigProblem(
                             file: mapping.file, path: "columns[\(k)].lookup",
@@ -134,11 +171,18 @@ struct CompiledMapping: @unchecked Sendable {
                     })
             case .value(let v): start = .constant(v)
             }
-            return CompiledColumn(spec: spec, start: start, lookup: spec.lookup.map(position))
+            return CompiledColumn(
+                spec: spec, start: start, lookup: spec.lookup.map(position), lookupBy: spec.lookupBy.map(position))
         }
+        multiValued = table.format.isMultiValued
+        plainJoin = table.format == .csvde ? ";" : nil
         var sources: [(key: Int, target: Int)]? = []
         for column in columns where column.lookup != nil {
-            if case .columns(let positions) = column.start, positions.count == 1 {
+            // What a lookup finds is hashed per row only for a plain lookup of one CSV column
+            // through the key; other rows are mapped afresh every run.
+            if case .columns(let positions) = column.start, positions.count == 1, !multiValued,
+                column.lookupBy == nil, column.list == nil
+            {
                 sources?.append((positions[0], column.lookup!))
             } else {
                 sources = nil
@@ -172,15 +216,16 @@ struct CompiledMapping: @unchecked Sendable {
 
     /// The first `where` condition `values` fails, as `where[k] (column): value`, or nil.
     func failedCondition(_ values: [String]) -> String? {
-        for (k, (position, condition)) in conditions.enumerated() where !condition.holds(values[position]) {
+        for (k, (position, condition)) in conditions.enumerated() where !holds(condition, values[position]) {
             return "where[\(k)] on `\(condition.column)` does not hold for `\(values[position])`"
         }
         return nil
     }
 
     /// Maps one source row (its kept values); `lookup(key, column)` reads another row's value.
-    func evaluate(_ values: [String], lookup: (String, Int) -> String?, misses: inout [LookupMiss]) -> Outcome {
-        for (position, condition) in conditions where !condition.holds(values[position]) { return .skipped }
+    /// `lookup(value, column, by)` reads another row's value (`by`: the kept column matched, nil for the key).
+    func evaluate(_ values: [String], lookup: (String, Int, Int?) -> String?, misses: inout [LookupMiss]) -> Outcome {
+        for (position, condition) in conditions where !holds(condition, values[position]) { return .skipped }
         let formulaGuard = mapping.output.formulaGuard
         var out: [String] = []
         out.reserveCapacity(columns.count)
@@ -195,14 +240,29 @@ struct CompiledMapping: @unchecked Sendable {
                 for piece in pieces {
                     switch piece {
                     case .text(let s): value += s
-                    case .column(let p): value += values[p]
+                    case .column(let p):
+                        if multiValued {
+                            switch plainValue(MultiValue.split(values[p]), column: column.name) {
+                            case .values(let one): value += one.first ?? ""
+                            case .failure(let reason): if failure == nil { failure = reason }
+                            }
+                        } else {
+                            value += values[p]
+                        }
                     }
                 }
             case .constant(let v):
                 value = v
             }
-            if let target = column.lookup, !value.isEmpty {
-                if let found = lookup(value, target) {
+            if multiValued || column.list != nil, case .columns = column.start {
+                switch listValue(value, column: column, lookup: lookup, misses: &misses) {
+                case .values(let one): value = one.first ?? ""
+                case .failure(let reason):
+                    if failure == nil { failure = reason }
+                    value = ""
+                }
+            } else if let target = column.lookup, !value.isEmpty {
+                if let found = lookup(value, target, column.lookupBy) {
                     value = found
                 } else {
                     misses.append(LookupMiss(column: column.name, value: value))
@@ -246,6 +306,43 @@ struct CompiledMapping: @unchecked Sendable {
             return .rejected(key: nil, reason: "key column `\(mapping.columns[k].name)` is empty")
         }
         return .row(out)
+    }
+
+    /// Whether `condition` holds for a stored field (any of its values, for a multi-valued source).
+    private func holds(_ condition: Condition, _ field: String) -> Bool {
+        multiValued ? condition.holds(values: MultiValue.split(field)) : condition.holds(field)
+    }
+
+    /// A field through the column's list operations, lookup and pick: one value (empty when there
+    /// is none), or why the row is rejected.
+    private func listValue(
+        _ field: String, column: CompiledColumn, lookup: (String, Int, Int?) -> String?, misses: inout [LookupMiss]
+    ) -> ListStep {
+        var list = multiValued ? MultiValue.split(field) : (field.isEmpty ? [] : [field])
+        if let ops = column.list {
+            switch ops.select(list, column: column.name) {
+            case .values(let selected): list = selected
+            case .failure(let reason): return .failure(reason)
+            }
+        }
+        if let target = column.lookup {
+            list = list.compactMap { value in
+                if let found = lookup(value, target, column.lookupBy) { return found }
+                misses.append(LookupMiss(column: column.name, value: value))
+                return nil
+            }
+        }
+        if let pick = column.list?.pick { return .values([pick.pick(list)]) }
+        return plainValue(list, column: column.name)
+    }
+
+    /// Values read without a pick: one (or none) as it is; several joined (csvde) or refused.
+    private func plainValue(_ list: [String], column: String) -> ListStep {
+        if list.contains(where: MultiValue.isBinary) { return .failure(binaryFailure(column)) }
+        if list.count <= 1 { return .values(list) }
+        if let plainJoin { return .values([list.joined(separator: plainJoin)]) }
+        let shown = list.prefix(3).map { "`\($0)`" }.joined(separator: ", ") + (list.count > 3 ? ", …" : "")
+        return .failure("`\(column)`: \(list.count) values (\(shown)): say which with join, first, index or where")
     }
 }
 

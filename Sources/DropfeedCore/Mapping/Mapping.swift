@@ -64,6 +64,11 @@ public struct ColumnSpec: Sendable {
     public var defaultValue: String?
     public var date: DateConversion?
     public var transforms: [Transform]
+    /// With `lookup`: the source column matched against the value instead of the source key
+    /// (a DN column — `dn` of an LDIF or csvde export — is compared as DNs).
+    public var lookupBy: String? = nil
+    /// What is done with several values (`split`, `encode`, `where`, `dnPart`, `join`, `first`, `index`).
+    public var list: ValueListOps = ValueListOps()
 }
 
 /// A value transformation, applied in the order written.

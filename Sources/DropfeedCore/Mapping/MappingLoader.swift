@@ -125,6 +125,9 @@ enum MappingLoader {
                 object.log.add(path, "needs exactly one of from, template, value")
             }
             let lookup = c.string("lookup")
+            let lookupBy = c.string("lookupBy")
+            if lookupBy != nil && lookup == nil { object.log.add("\(path).lookupBy", "only makes sense with lookup") }
+            let list = readValueListOps(&c, path: path, log: object.log)
             var map: [String: String]?
             if let node = c.node("map") {
                 if case .object(let pairs) = node {
@@ -161,7 +164,7 @@ enum MappingLoader {
                 out.append(
                     ColumnSpec(
                         name: name, source: source, lookup: lookup, map: map, defaultValue: defaultValue,
-                        date: date, transforms: transforms))
+                        date: date, transforms: transforms, lookupBy: lookupBy, list: list))
             }
         }
         return (out, declared)

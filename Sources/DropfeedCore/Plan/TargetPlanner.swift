@@ -307,7 +307,7 @@ struct TargetPlanner {
         let mapping = target.mapping
         var out = ChunkResult(index: RowIndex(keyParts: max(1, mapping.key.count)))
         out.index.reserve(reuse ? 256 : rows.count)
-        let lookup = { (value: String, column: Int) -> String? in self.table.lookup(value, column: column) }
+        let lookup = { (value: String, column: Int, by: Int?) -> String? in self.table.lookup(value, column: column, by: by) }
         let keyPositions = compiled.keyPositions
         let keyParts = max(1, mapping.key.count)
         let oldIndex = previous?.index

@@ -48,7 +48,7 @@ struct Explanation {
             if let why = compiled.failedCondition(values) {
                 notSent = "not sent: \(why)"
             } else if case .rejected(_, let reason) = compiled.evaluate(
-                values, lookup: { table.lookup($0, column: $1) }, misses: &misses)
+                values, lookup: { table.lookup($0, column: $1, by: $2) }, misses: &misses)
             {
                 notSent = "rejected: \(reason)"
             }

@@ -231,14 +231,16 @@ public final class FeedRunner: @unchecked Sendable {
         var needed = Set<String>()
         var lookupKeys = Set<String>()
         var lookupTargets = Set<String>()
+        var lookupBy = Set<String>()
         for target in targets {
+            lookupBy.formUnion(CompiledMapping.lookupByColumns(of: target.mapping))
             needed.formUnion(CompiledMapping.sourceColumns(of: target.mapping))
             lookupKeys.formUnion(CompiledMapping.lookupKeys(of: target.mapping))
             lookupTargets.formUnion(CompiledMapping.lookupTargets(of: target.mapping))
         }
         let table = try SourceTable(
             source: config.source, needed: needed, lookupKeys: lookupKeys, lookupTargets: lookupTargets,
-            duplicates: config.source.duplicateKeys, spoolFolder: spoolFolder)
+            lookupBy: lookupBy, duplicates: config.source.duplicateKeys, spoolFolder: spoolFolder)
         Fault.point("after-spool")
         let problems = targets.flatMap {
             CompiledMapping.problems($0.mapping, header: table.header, sourceKey: config.source.key)

@@ -13,8 +13,12 @@ import Foundation
 /// back by offset when a row is mapped. The columns a lookup returns (an e-mail, say) are kept
 /// in memory, since any row may ask for any other row's.
 public final class SourceTable: @unchecked Sendable {
-    /// The full header of the export.
-    public let header: [String]
+    /// The full header of the export (for LDIF, csvde and SCIM: the columns found in its records).
+    public private(set) var header: [String] = []
+    /// What kind of file the export is.
+    public let format: SourceFormat
+    /// Columns holding several values in some record: name → the first such record's line.
+    public private(set) var multiValuedLines: [String: Int] = [:]
     /// The columns kept, by name; `columnIndex[name]` is the column's position in a stored row.
     public let columns: [String]
     let columnIndex: [String: Int]
@@ -44,6 +48,10 @@ public final class SourceTable: @unchecked Sendable {
     static let lookupEmpty: Int32 = -1
     static let lookupMissing: Int32 = -2
 
+    /// Per `lookupBy` column: every row's value (DN-normalized for a DN column) and their table.
+    private var byValues: [Int: ValueColumn] = [:]
+    private var bySlots: [Int: HashSlots] = [:]
+
     /// Rows rejected because another row has the same key (`duplicateKeys: "reject"`): row → the
     /// other row's line.
     public private(set) var duplicateRows: [Int: Int] = [:]
@@ -56,21 +64,24 @@ public final class SourceTable: @unchecked Sendable {
     /// `DataError` for missing columns, empty keys and (with `duplicates: .fail`) duplicate keys.
     public init(
         source: SourceConfig, needed: Set<String>, lookupKeys: Set<String> = [], lookupTargets: Set<String> = [],
-        duplicates: DuplicateKeyPolicy = .fail,
+        lookupBy: Set<String> = [], duplicates: DuplicateKeyPolicy = .fail,
         spoolFolder: String = NSTemporaryDirectory()
     ) throws {
-        let reader = try CSVReader(path: source.path, displayName: source.displayPath, options: source.options)
-        header = reader.header
         keyColumns = source.key
-        let missingKeys = source.key.filter { !reader.header.contains($0) }
-        if !missingKeys.isEmpty {
-            throw DataError(
-                "\(source.displayPath): no key column \(missingKeys.map { "`\($0)`" }.joined(separator: ", "))"
-                    + suggestion(for: missingKeys[0], in: reader.header))
-        }
+        format = source.format
+        let wanted = needed.union(lookupKeys).union(lookupTargets).union(lookupBy)
         var kept = source.key
-        let wanted = needed.union(lookupKeys).union(lookupTargets)
-        for name in reader.header where wanted.contains(name) && !kept.contains(name) { kept.append(name) }
+        var csv: CSVReader?
+        if source.format == .csv {
+            let reader = try CSVReader(path: source.path, displayName: source.displayPath, options: source.options)
+            header = reader.header
+            try SourceTable.checkKeys(source, header: reader.header)
+            for name in reader.header where wanted.contains(name) && !kept.contains(name) { kept.append(name) }
+            csv = reader
+        } else {
+            // The header is known only once every record was read: keep every column asked for.
+            for name in wanted.sorted() where !kept.contains(name) { kept.append(name) }
+        }
         columns = kept
         var index: [String: Int] = [:]
         for (k, name) in kept.enumerated() { index[name] = k }
@@ -83,65 +94,120 @@ public final class SourceTable: @unchecked Sendable {
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { digest.run() }
 
-        let positions = kept.map { reader.header.firstIndex(of: $0)! }
-        let keyCount = source.key.count
         let targetColumns = Set(lookupTargets.compactMap { index[$0] })
         for column in targetColumns { lookupValues[column] = ValueColumn() }
-        var emptyKeyLines: [Int] = []
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 20)
-        var spooled: UInt64 = 0
-        var scratch: [UInt8] = []
-        try reader.forEach { record in
-            lines.append(UInt32(truncatingIfNeeded: record.line))
-            rowHashes.append(RowHash.combine(RowHash.seed, record.rawContent))
-            let rowStart = buffer.count
-            for (k, c) in positions.enumerated() {
-                if record.isEscaped(c) {
-                    scratch = record.bytes(c)
-                    scratch.withUnsafeBufferPointer { buffer.appendField($0) }
-                } else {
-                    buffer.appendField(record.rawBytes(c))
-                }
-                if k < keyCount && record.isEmpty(c) && emptyKeyLines.count < 5 { emptyKeyLines.append(record.line) }
-            }
-            // The key and the lookup values, taken from the encoded fields just written.
-            buffer.withUnsafeBufferPointer { all in
-                var cursor = FieldCursor(all, from: rowStart, to: all.count)
-                var keyHash = RowHash.seed
-                for k in 0..<positions.count {
-                    let field = cursor.next()!
-                    if k < keyCount {
-                        keyHash = RowHash.combine(keyHash, field)
-                        if keyCount == 1 { keyBytes.append(contentsOf: field) } else { keyBytes.appendField(field) }
+        var rows = RowWriter(keyCount: source.key.count, columnCount: kept.count, targetColumns: targetColumns)
+        if let reader = csv {
+            let positions = kept.map { reader.header.firstIndex(of: $0)! }
+            var scratch: [UInt8] = []
+            try reader.forEach { record in
+                for (k, c) in positions.enumerated() {
+                    if record.isEscaped(c) {
+                        scratch = record.bytes(c)
+                        scratch.withUnsafeBufferPointer { rows.buffer.appendField($0) }
+                    } else {
+                        rows.buffer.appendField(record.rawBytes(c))
                     }
-                    if targetColumns.contains(k) { lookupValues[k]!.append(field) }
                 }
-                keyHashes.append(keyHash)
+                try store(&rows, line: record.line, hash: RowHash.combine(RowHash.seed, record.rawContent), source)
             }
-            guard keyBytes.count < Int(UInt32.max) else {
-                throw DataError("\(source.displayPath): the keys take more than 4 GB; dropfeed cannot hold them")
+        } else {
+            let reader = try makeRecordReader(source: source, columns: kept)
+            while let record = try reader.next() {
+                for field in record.fields { field.withUnsafeBufferPointer { rows.buffer.appendField($0) } }
+                try store(&rows, line: record.line, hash: record.hash, source)
             }
-            keyEnds.append(UInt32(keyBytes.count))
-            spooled += UInt64(buffer.count - rowStart)
-            spoolEnds.append(spooled)
-            if buffer.count >= 1 << 20 {
-                try spool.write(buffer)
-                buffer.removeAll(keepingCapacity: true)
-            }
-            rowCount += 1
+            header = reader.header
+            multiValuedLines = reader.multiValuedLines
+            try SourceTable.checkKeys(source, header: header)
         }
-        try spool.write(buffer)
+        try spool.write(rows.buffer)
         group.wait()
         sha256 = try digest.result()
         byteCount = digest.size
-        if !emptyKeyLines.isEmpty {
+        if !rows.emptyKeyLines.isEmpty {
             throw DataError(
                 "\(source.displayPath): empty key (\(source.key.joined(separator: ", "))) at line"
-                    + (emptyKeyLines.count > 1 ? "s " : " ") + emptyKeyLines.map(String.init).joined(separator: ", "))
+                    + (rows.emptyKeyLines.count > 1 ? "s " : " ")
+                    + rows.emptyKeyLines.map(String.init).joined(separator: ", "))
+        }
+        if !rows.multiKeyLines.isEmpty {
+            throw DataError(
+                "\(source.displayPath): a key (\(source.key.joined(separator: ", "))) with several values in the record"
+                    + (rows.multiKeyLines.count > 1 ? "s at lines " : " at line ")
+                    + rows.multiKeyLines.map(String.init).joined(separator: ", "))
         }
         try indexKeys(displayPath: source.displayPath, duplicates: duplicates)
         try resolveLookups(Set(lookupKeys.compactMap { index[$0] }))
+        try indexLookupBy(Set(lookupBy.compactMap { index[$0] }))
+    }
+
+    private static func checkKeys(_ source: SourceConfig, header: [String]) throws {
+        let missingKeys = source.key.filter { !header.contains($0) }
+        if !missingKeys.isEmpty {
+            throw DataError(
+                "\(source.displayPath): no key column \(missingKeys.map { "`\($0)`" }.joined(separator: ", "))"
+                    + suggestion(for: missingKeys[0], in: header))
+        }
+    }
+
+    /// The row being stored: its encoded fields so far, and what the checks found.
+    private struct RowWriter {
+        let keyCount: Int
+        let columnCount: Int
+        let targetColumns: Set<Int>
+        var buffer: [UInt8] = []
+        var rowStart = 0
+        var spooled: UInt64 = 0
+        var emptyKeyLines: [Int] = []
+        var multiKeyLines: [Int] = []
+
+        init(keyCount: Int, columnCount: Int, targetColumns: Set<Int>) {
+            self.keyCount = keyCount
+            self.columnCount = columnCount
+            self.targetColumns = targetColumns
+            buffer.reserveCapacity(1 << 20)
+        }
+    }
+
+    /// Records the row whose encoded fields were just appended to `rows.buffer`: its line, hash,
+    /// key and lookup values; writes the buffer to the spool when it is large.
+    private func store(_ rows: inout RowWriter, line: Int, hash: UInt64, _ source: SourceConfig) throws {
+        lines.append(UInt32(truncatingIfNeeded: line))
+        rowHashes.append(hash)
+        let keyCount = rows.keyCount
+        var emptyKey = false
+        var multiKey = false
+        // The key and the lookup values, taken from the encoded fields just written.
+        rows.buffer.withUnsafeBufferPointer { all in
+            var cursor = FieldCursor(all, from: rows.rowStart, to: all.count)
+            var keyHash = RowHash.seed
+            for k in 0..<rows.columnCount {
+                let field = cursor.next()!
+                if k < keyCount {
+                    if field.isEmpty { emptyKey = true }
+                    if format.isMultiValued && field.contains(MultiValue.separator) { multiKey = true }
+                    keyHash = RowHash.combine(keyHash, field)
+                    if keyCount == 1 { keyBytes.append(contentsOf: field) } else { keyBytes.appendField(field) }
+                }
+                if rows.targetColumns.contains(k) { lookupValues[k]!.append(field) }
+            }
+            keyHashes.append(keyHash)
+        }
+        if emptyKey && rows.emptyKeyLines.count < 5 { rows.emptyKeyLines.append(line) }
+        if multiKey && rows.multiKeyLines.count < 5 { rows.multiKeyLines.append(line) }
+        guard keyBytes.count < Int(UInt32.max) else {
+            throw DataError("\(source.displayPath): the keys take more than 4 GB; dropfeed cannot hold them")
+        }
+        keyEnds.append(UInt32(keyBytes.count))
+        rows.spooled += UInt64(rows.buffer.count - rows.rowStart)
+        spoolEnds.append(rows.spooled)
+        if rows.buffer.count >= 1 << 20 {
+            try spool.write(rows.buffer)
+            rows.buffer.removeAll(keepingCapacity: true)
+        }
+        rows.rowStart = rows.buffer.count
+        rowCount += 1
     }
 
     // MARK: Keys
@@ -234,6 +300,51 @@ public final class SourceTable: @unchecked Sendable {
                     .map { Int32($0) } ?? SourceTable.lookupMissing
             }
             lookupRows[column] = found
+        }
+    }
+
+    /// Whether values of the kept column `column` are compared as DNs in a `lookupBy`.
+    func comparesAsDN(_ column: Int) -> Bool {
+        (format == .ldif || format == .csvde) && ["dn", "distinguishedname"].contains(columns[column].lowercased())
+    }
+
+    /// The form of `value` a `lookupBy` on `column` compares.
+    private func byForm(_ value: String, column: Int) -> String {
+        comparesAsDN(column) ? DistinguishedName.normalize(value) : value
+    }
+
+    private func indexLookupBy(_ byColumns: Set<Int>) throws {
+        for column in byColumns {
+            var values = ValueColumn()
+            try forEachRow(in: 0..<rowCount) { _, row in
+                var text = byForm(String(decoding: row.field(column), as: UTF8.self), column: column)
+                text.withUTF8 { values.append($0) }
+            }
+            var slots = HashSlots(capacity: rowCount)
+            for row in 0..<rowCount where values.withBytes(row, { !$0.isEmpty }) {
+                let hash = values.withBytes(row) { RowHash.combine(RowHash.seed, $0) }
+                // The first row with a value wins (a DN column's values are unique).
+                _ = slots.insert(hash, row: row) { other in
+                    values.withBytes(other) { a in values.withBytes(row) { a.elementsEqual($0) } }
+                }
+            }
+            byValues[column] = values
+            bySlots[column] = slots
+        }
+    }
+
+    /// The value of `column` in the row whose kept column `by` holds `value` (nil `by`: the
+    /// row whose single-column source key is `value`).
+    func lookup(_ value: String, column: Int, by: Int?) -> String? {
+        guard let by else { return lookup(value, column: column) }
+        guard let values = byValues[by], let slots = bySlots[by], let targets = lookupValues[column] else { return nil }
+        var wanted = byForm(value, column: by)
+        return wanted.withUTF8 { w -> String? in
+            let hash = RowHash.combine(RowHash.seed, w)
+            guard let row = slots.first(hash, where: { values.withBytes($0) { $0.elementsEqual(w) } }) else {
+                return nil
+            }
+            return targets.string(row)
         }
     }
 
