@@ -38,25 +38,14 @@ final class FileByteSource: ByteSource {
     let path: String
     private let fd: Int32
 
-    /// Opens `path`, which must be a regular file: a FIFO, device or socket could block a run
-    /// forever or never end, so it is refused before a byte is read.
+    /// Opens `path`, which must be a regular file (see `openRegularFile`).
     init(path: String) throws {
         self.path = path
-        // O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw InputFileError.errno(path) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let error = InputFileError.errno(path)
-            close(fd)
-            throw error
+        do {
+            fd = try openRegularFile(path).fd
+        } catch {
+            throw InputFileError(path: path, reason: error.reason)
         }
-        if let kind = fileKindName(st.st_mode) {
-            close(fd)
-            throw InputFileError(path: path, reason: kind)
-        }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        self.fd = fd
     }
 
     deinit { close(fd) }
@@ -96,19 +85,6 @@ final class FileByteSource: ByteSource {
             }
         }
         return out
-    }
-}
-
-/// Why a file that is not a regular file cannot be a source, for a message (`nil` for a regular file).
-func fileKindName(_ mode: mode_t) -> String? {
-    switch mode & S_IFMT {
-    case S_IFREG: return nil
-    case S_IFDIR: return "is a directory"
-    case S_IFIFO: return "is a FIFO (named pipe), not a regular file"
-    case S_IFCHR: return "is a character device, not a regular file"
-    case S_IFBLK: return "is a block device, not a regular file"
-    case S_IFSOCK: return "is a socket, not a regular file"
-    default: return "is not a regular file"
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A parsed JSON/JSON5 value, as read from a config or mapping file.
-indirect enum ConfigNode: Decodable, Sendable {
+indirect enum ConfigNode: Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -9,41 +9,10 @@ indirect enum ConfigNode: Decodable, Sendable {
     case array([ConfigNode])
     case object([String: ConfigNode])
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: Decoder) throws {
-        if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
-            var object: [String: ConfigNode] = [:]
-            for key in keyed.allKeys { object[key.stringValue] = try keyed.decode(ConfigNode.self, forKey: key) }
-            self = .object(object)
-        } else if var list = try? decoder.unkeyedContainer() {
-            var items: [ConfigNode] = []
-            while !list.isAtEnd { items.append(try list.decode(ConfigNode.self)) }
-            self = .array(items)
-        } else {
-            let single = try decoder.singleValueContainer()
-            if single.decodeNil() {
-                self = .null
-            } else if let b = try? single.decode(Bool.self) {
-                self = .bool(b)
-            } else if let n = try? single.decode(Double.self) {
-                self = .number(n)
-            } else {
-                self = .string(try single.decode(String.self))
-            }
-        }
-    }
-
-    /// Parses JSON with comments and trailing commas (Foundation's JSON5 mode).
-    static func parse(_ data: Data) throws -> ConfigNode {
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
-        return try decoder.decode(ConfigNode.self, from: data)
+    /// Parses JSON5 (see `JSON5Parser`); keys written twice keep the last value.
+    static func parse(_ bytes: [UInt8]) throws(JSON5SyntaxError) -> ConfigNode {
+        var parser = JSON5Parser(bytes)
+        return try parser.parse()
     }
 
     var typeName: String {
@@ -221,30 +190,58 @@ struct ObjectReader {
     }
 }
 
-/// Reads and parses a JSON5 file, logging a problem when it cannot.
+/// Reads and parses a JSON5 file, logging a problem when it cannot: a missing or unreadable file,
+/// one that is not a regular file or is larger than `ConfigLimits.maxFileBytes`, a syntax error
+/// (with its line and column), and every key written twice in one object (with both lines; the
+/// node is still returned, so the rest of the file is checked too).
 func loadConfigNode(path: String, displayName: String, log: ProblemLog) -> ConfigNode? {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        log.add("", FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
+    guard let bytes = readConfigBytes(path: path, log: log) else { return nil }
+    if !bytes.isEmpty, case (let valid, let problem?) = bytes.withUnsafeBufferPointer({
+        validateText($0.baseAddress!, from: 0, to: $0.count, isFinal: true, textOnly: true)
+    }) {
+        let line = bytes[..<valid].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+        let what = problem == .nul ? "a NUL byte" : problem == .byteOrderMark ? "a byte-order mark" : "invalid UTF-8"
+        log.add("", "not valid JSON5: \(what) on line \(line)")
         return nil
     }
+    var parser = JSON5Parser(bytes)
     do {
-        return try ConfigNode.parse(data)
+        let node = try parser.parse()
+        for d in parser.duplicates {
+            log.add(d.path, "key written twice (lines \(d.firstLine) and \(d.secondLine)); one value would be lost")
+        }
+        return node
     } catch {
-        log.add("", "not valid JSON5: \(describeParseError(error))")
+        log.add("", "not valid JSON5: \(error.description)")
         return nil
     }
 }
 
-private func describeParseError(_ error: Error) -> String {
-    guard case DecodingError.dataCorrupted(let context) = error else { return "\(error)" }
-    if let underlying = context.underlyingError {
-        let text = "\(underlying)"
-        if let range = text.range(of: "line ") {
-            return "near " + text[range.lowerBound...].prefix(60).trimmingCharacters(in: .punctuationCharacters)
-        }
-        let nsError = underlying as NSError
-        if let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
-        return text
+private func readConfigBytes(path: String, log: ProblemLog) -> [UInt8]? {
+    let opened: (fd: Int32, size: Int)
+    do {
+        opened = try openRegularFile(path)
+    } catch {
+        log.add("", error.reason == "no such file or directory" ? "no such file" : error.reason)
+        return nil
     }
-    return context.debugDescription
+    defer { close(opened.fd) }
+    let limit = ConfigLimits.maxFileBytes
+    guard opened.size <= limit else {
+        log.add("", "\(opened.size) bytes, larger than the limit of \(limit >> 20) MiB for a config or mapping file")
+        return nil
+    }
+    var bytes = [UInt8](repeating: 0, count: opened.size)
+    var done = 0
+    while done < opened.size {
+        let n = bytes.withUnsafeMutableBytes { read(opened.fd, $0.baseAddress! + done, opened.size - done) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 {
+            log.add("", "cannot read the file: \(String(cString: strerror(errno)).lowercased())")
+            return nil
+        }
+        if n == 0 { break }
+        done += n
+    }
+    return Array(bytes[..<done])
 }
