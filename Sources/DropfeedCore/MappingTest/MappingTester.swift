@@ -86,7 +86,7 @@ public enum MappingTester {
         try table.forEachRow(in: 0..<table.rowCount) { _, values in
             var misses: [LookupMiss] = []
             switch compiled.evaluate(
-                values.strings(count: table.columns.count), lookup: { table.lookup($0, column: $1) }, misses: &misses)
+                values.strings(count: table.columns.count), lookup: { table.lookup($0, column: $1, by: $2) }, misses: &misses)
             {
             case .skipped: break
             case .rejected(let key, let reason): out.rejections.append((key, reason))
