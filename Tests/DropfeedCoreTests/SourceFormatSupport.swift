@@ -57,6 +57,10 @@ enum SourceFormatHarness {
     }
 
     /// A mapping keyed by `id` with the given column specs (each `{ name: …, … }` without braces).
+    static func mapping(_ key: String, extra: String = "", more: [String] = []) -> String {
+        mapping([key] + more, extra: extra)
+    }
+
     static func mapping(_ columns: [String], extra: String = "") -> String {
         """
         {
