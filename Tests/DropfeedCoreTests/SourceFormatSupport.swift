@@ -20,10 +20,12 @@ enum SourceFormatHarness {
     }
 
     /// The error reading `text` as `format` gives, as text.
-    static func error(_ text: String, format: SourceFormat, key: [String] = ["dn"]) throws -> String {
+    static func error(_ text: String, format: SourceFormat, key: [String] = ["dn"], needed: Set<String> = [])
+        throws -> String
+    {
         let w = try FeedWorkspace()
         do {
-            _ = try table(text, format: format, key: key, needed: [], in: w)
+            _ = try table(text, format: format, key: key, needed: needed, in: w)
         } catch {
             return "\(error)"
         }
