@@ -29,6 +29,11 @@ public struct Pattern: @unchecked Sendable {
         } catch {
             throw PatternError(message: "invalid regular expression `\(source)`")
         }
+        if let why = PatternSafety.problem(in: source) {
+            throw PatternError(
+                message: "regular expression `\(source)` can take exponential time on a long value (\(why)); "
+                    + "write it without the nesting, e.g. `(a+)+` as `a+`, or use an atomic group `(?>…)`")
+        }
         if let literal = Pattern.literal(source) {
             kind = literal
         } else if let cls = Pattern.characterClass(source) {
