@@ -85,4 +85,9 @@ let mainHelp = """
     }
 }
 
+// DROPFEED_FAULT=list prints the crash tests' fault points instead of running (see Fault).
+if Fault.listRequested {
+    Output.stdout(Fault.listing)
+    exit(0)
+}
 exit(runMain(Array(CommandLine.arguments.dropFirst())).rawValue)

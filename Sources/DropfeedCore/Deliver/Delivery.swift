@@ -10,7 +10,7 @@ public struct DirectoryDropProvider: DropProvider {
 
     public func drop(for target: TargetConfig) throws -> FileDrop {
         switch target.deliver {
-        case .directory(let folder): return DirectoryDrop(folder: folder)
+        case .directory(let folder): return DirectoryDrop(folder: folder, target: target.name)
         case .sftp: throw FileDropError("this build has no SFTP delivery")
         }
     }

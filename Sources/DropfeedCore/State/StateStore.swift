@@ -20,7 +20,10 @@ public final class StateStore: @unchecked Sendable {
     /// `pending/`). Call with the lock held.
     func removeLeftovers(targets: [String]) throws {
         for name in targets { try target(name).removeLeftovers() }
-        for name in FileSystem.list(stateDir) where name.hasPrefix(".") && name.contains(".tmp-") {
+        // Temporary files of atomic writes, and the export's working copy of a run killed
+        // between creating and unlinking it.
+        for name in FileSystem.list(stateDir)
+        where name.hasPrefix(".") && (name.contains(".tmp-") || name.hasPrefix(".spool-")) {
             try FileSystem.remove(stateDir + "/" + name)
         }
         Fault.point("after-leftovers")

@@ -180,7 +180,12 @@ public struct TargetState: Sendable {
         let kept = generations()
         if kept.count > TargetState.history {
             for old in kept.prefix(kept.count - TargetState.history) where old != current {
-                try FileSystem.remove(generationsFolder + "/" + old)
+                // Renamed away first: a crash while it is being removed leaves a hidden folder
+                // (cleaned by `removeLeftovers`), never a generation without its metadata.
+                let trash = generationsFolder + "/.trash-" + FileSystem.randomSuffix()
+                try FileSystem.move(generationsFolder + "/" + old, trash)
+                Fault.point("during-prune", target: name)
+                try FileSystem.remove(trash)
             }
         }
         try removeUnusedSegments()
