@@ -56,4 +56,36 @@ struct KeyPrefixTests {
         let plain = Set((0..<keys.count).map { index.keyPrefix($0, composite: false, usable: &usable) })
         #expect(plain.count == 3)
     }
+
+    /// Keys sharing long first values (city names) and long common stretches: the radix sort of
+    /// the first eight bytes refined eight bytes at a time gives exactly the full key order.
+    @Test(arguments: [1, 2, 3])
+    func refinedTiesGiveTheFullKeyOrder(parts: Int) {
+        var random = Xorshift(seed: UInt64(70 + parts))
+        let long = ["San Francisco", "San Francisco Bay", "Rio de Janeiro", "LO-E0000001", "LO-E00000", "", "é\u{0}x"]
+        var seen = Set<[String]>()
+        var keys: [[String]] = []
+        while keys.count < 2000 {
+            let key = (0..<parts).map { _ in long[random.below(long.count)] + String(random.below(1000)) }
+            if seen.insert(key).inserted { keys.append(key) }
+        }
+        let index = Self.index(keys)
+        for composite in [true, false] {
+            var usable = true
+            let prefixes = (0..<keys.count).map { index.keyPrefix($0, composite: composite, usable: &usable) }
+            guard usable || !composite else { continue }
+            var order = radixOrder(prefixes)
+            orderTies(
+                &order, prefixes: prefixes,
+                prefix: { p, offset in
+                    var ok = true
+                    let v = index.keyPrefix(Int(p), composite: composite, offset: offset, usable: &ok)
+                    return ok ? v : nil
+                },
+                length: { index.keyPrefixLength(Int($0), composite: composite) },
+                less: { a, b in Self.less(keys[Int(a)], keys[Int(b)]) })
+            let expected = keys.indices.sorted { Self.less(keys[$0], keys[$1]) }
+            #expect(order.map { Int($0) } == expected, "composite: \(composite)")
+        }
+    }
 }

@@ -197,38 +197,49 @@ struct RowIndex: Sendable {
     }
 
     /// An order-preserving 64-bit prefix of key `i`: if `prefix(a) < prefix(b)` then key a sorts
-    /// before key b (equal prefixes say nothing; the keys are then compared in full).
+    /// before key b (equal prefixes say nothing; the keys are then compared further).
     ///
-    /// `composite` uses the key's first eight bytes with its values separated by a zero byte —
-    /// which tells apart keys of several values whose first value is short (a site code) — and
-    /// reports `false` in `usable` when a value byte inside those eight is zero itself (then the
-    /// separator could be mistaken for it: the caller uses the first value's bytes for every row).
-    func keyPrefix(_ i: Int, composite: Bool, usable: inout Bool) -> UInt64 {
+    /// `composite` reads the key as its values separated by a zero byte — which tells apart keys
+    /// of several values whose first value is short (a site code) — and reports `false` in
+    /// `usable` when a value byte inside the eight read is zero itself (then the separator could
+    /// be mistaken for it: the caller uses the first value's bytes for every row). `offset` reads
+    /// the eight bytes from there on, for keys whose first eight bytes are equal.
+    func keyPrefix(_ i: Int, composite: Bool, offset: Int = 0, usable: inout Bool) -> UInt64 {
         withKey(i) { bytes in
             var v: UInt64 = 0
-            var taken = 0
             if keyParts == 1 || !composite {
                 var first = bytes
                 if keyParts > 1 {
                     var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
                     first = cursor.next() ?? first
                 }
-                for k in 0..<8 { v = v << 8 | UInt64(k < first.count ? first[k] : 0) }
+                for k in offset..<(offset + 8) { v = v << 8 | UInt64(k < first.count ? first[k] : 0) }
                 return v
             }
+            // Position in the packed key (values and separators) and how many of its bytes are taken.
+            var position = 0
+            var taken = 0
             var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
             var firstField = true
             while taken < 8, let field = cursor.next() {
                 if !firstField {
-                    v = v << 8
-                    taken += 1
+                    if position >= offset {
+                        v = v << 8
+                        taken += 1
+                    }
+                    position += 1
                 }
                 firstField = false
-                for b in field where taken < 8 {
+                if position + field.count <= offset {
+                    position += field.count
+                    continue
+                }
+                for b in field[(field.startIndex + max(0, offset - position))...] where taken < 8 {
                     if b == 0 { usable = false }
                     v = v << 8 | UInt64(b)
                     taken += 1
                 }
+                position += field.count
             }
             while taken < 8 {
                 v = v << 8
@@ -236,6 +247,70 @@ struct RowIndex: Sendable {
             }
             return v
         }
+    }
+
+    /// The length of key `i` as `keyPrefix` reads it (values and their separators, or the first value).
+    func keyPrefixLength(_ i: Int, composite: Bool) -> Int {
+        withKey(i) { bytes in
+            if keyParts == 1 { return bytes.count }
+            var cursor = FieldCursor(bytes, from: 0, to: bytes.count)
+            if !composite { return cursor.next()?.count ?? 0 }
+            var length = -1
+            while let field = cursor.next() { length += field.count + 1 }
+            return max(0, length)
+        }
+    }
+}
+
+/// Sorts the runs of `order` whose `prefixes` are equal into full key order: each run of more than
+/// a few rows by the keys' next eight bytes (`prefix(position, offset)`, nil when that cannot be
+/// used for a row; `length(position)` is how many bytes it has to read), run by run, and by
+/// `less` (the whole keys) only where that gives out — so a composite key with a long first value
+/// (a city name) is still sorted by radix and integer sorts, not by comparisons.
+func orderTies(
+    _ order: inout [UInt32], prefixes: [UInt64], prefix: (UInt32, Int) -> UInt64?, length: (UInt32) -> Int,
+    less: (UInt32, UInt32) -> Bool
+) {
+    var i = 0
+    while i < order.count {
+        var j = i + 1
+        let p = prefixes[Int(order[i])]
+        while j < order.count && prefixes[Int(order[j])] == p { j += 1 }
+        if j - i > 1 { refineTies(&order, i..<j, offset: 8, prefix: prefix, length: length, less: less) }
+        i = j
+    }
+}
+
+private func refineTies(
+    _ order: inout [UInt32], _ range: Range<Int>, offset: Int, prefix: (UInt32, Int) -> UInt64?,
+    length: (UInt32) -> Int, less: (UInt32, UInt32) -> Bool
+) {
+    // Few rows, or keys that all end before `offset` (equal as far as prefixes can tell).
+    guard range.count > 16, range.contains(where: { length(order[$0]) > offset }) else {
+        order[range].sort(by: less)
+        return
+    }
+    var tagged: [(UInt64, UInt32)] = []
+    tagged.reserveCapacity(range.count)
+    for k in range {
+        guard let v = prefix(order[k], offset) else {
+            order[range].sort(by: less)
+            return
+        }
+        tagged.append((v, order[k]))
+    }
+    tagged.sort { $0.0 < $1.0 }
+    for (n, t) in tagged.enumerated() { order[range.lowerBound + n] = t.1 }
+    var a = 0
+    while a < tagged.count {
+        var b = a + 1
+        while b < tagged.count && tagged[b].0 == tagged[a].0 { b += 1 }
+        if b - a > 1 {
+            refineTies(
+                &order, (range.lowerBound + a)..<(range.lowerBound + b), offset: offset + 8, prefix: prefix,
+                length: length, less: less)
+        }
+        a = b
     }
 }
 

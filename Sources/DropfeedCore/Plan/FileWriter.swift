@@ -94,21 +94,37 @@ struct FileWriter {
         }
         let parts = new.keyParts
         var usable = true
-        var tagged = items.map { (prefix(ref($0), composite: true, usable: &usable), $0) }
-        if !usable { tagged = items.map { (prefix(ref($0), composite: false, usable: &usable), $0) } }
-        tagged.sort { $0.0 < $1.0 }
-        var i = 0
-        while i < tagged.count {
-            var j = i + 1
-            while j < tagged.count && tagged[j].0 == tagged[i].0 { j += 1 }
-            if j - i > 1 {
-                tagged[i..<j].sort { a, b in
-                    withKey(ref(a.1)) { x in withKey(ref(b.1)) { y in RowIndex.keyLess(x, y, parts: parts) } }
-                }
-            }
-            i = j
+        var composite = true
+        var prefixes = items.map { prefix(ref($0), composite: true, usable: &usable) }
+        if !usable {
+            composite = false
+            prefixes = items.map { prefix(ref($0), composite: false, usable: &usable) }
         }
-        return tagged.map(\.1)
+        var order = radixOrder(prefixes)
+        orderTies(
+            &order, prefixes: prefixes,
+            prefix: { p, offset in
+                var ok = true
+                let r = ref(items[Int(p)])
+                let v: UInt64
+                switch r {
+                case .previous(let i): v = old!.keyPrefix(i, composite: composite, offset: offset, usable: &ok)
+                case .mapped(let j): v = new.keyPrefix(j, composite: composite, offset: offset, usable: &ok)
+                }
+                return ok ? v : nil
+            },
+            length: { p in
+                switch ref(items[Int(p)]) {
+                case .previous(let i): return old!.keyPrefixLength(i, composite: composite)
+                case .mapped(let j): return new.keyPrefixLength(j, composite: composite)
+                }
+            },
+            less: { a, b in
+                withKey(ref(items[Int(a)])) { x in
+                    withKey(ref(items[Int(b)])) { y in RowIndex.keyLess(x, y, parts: parts) }
+                }
+            })
+        return order.map { items[Int($0)] }
     }
 
     /// Every row of the next snapshot, in key order, packed: a radix sort of the keys' first
@@ -147,24 +163,35 @@ struct FileWriter {
             return out
         }
         var usable = true
+        var composite = true
         var prefixes = makePrefixes(composite: true, usable: &usable)
-        if !usable { prefixes = makePrefixes(composite: false, usable: &usable) }
+        if !usable {
+            composite = false
+            prefixes = makePrefixes(composite: false, usable: &usable)
+        }
         var order = radixOrder(prefixes)
         let parts = new.keyParts
         func withKey<R>(_ p: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
             p < kept.count ? old!.withKey(Int(kept[p]), body) : new.withKey(p - kept.count, body)
         }
-        var i = 0
-        while i < total {
-            var j = i + 1
-            while j < total && prefixes[Int(order[j])] == prefixes[Int(order[i])] { j += 1 }
-            if j - i > 1 {
-                order[i..<j].sort { a, b in
-                    withKey(Int(a)) { x in withKey(Int(b)) { y in RowIndex.keyLess(x, y, parts: parts) } }
-                }
-            }
-            i = j
-        }
+        orderTies(
+            &order, prefixes: prefixes,
+            prefix: { p, offset in
+                var ok = true
+                let p = Int(p)
+                let v =
+                    p < kept.count
+                    ? old!.keyPrefix(Int(kept[p]), composite: composite, offset: offset, usable: &ok)
+                    : new.keyPrefix(p - kept.count, composite: composite, offset: offset, usable: &ok)
+                return ok ? v : nil
+            },
+            length: { p in
+                let p = Int(p)
+                return p < kept.count
+                    ? old!.keyPrefixLength(Int(kept[p]), composite: composite)
+                    : new.keyPrefixLength(p - kept.count, composite: composite)
+            },
+            less: { a, b in withKey(Int(a)) { x in withKey(Int(b)) { y in RowIndex.keyLess(x, y, parts: parts) } } })
         return KeyOrderedRows(kept: kept, order: order)
     }
 
@@ -217,7 +244,7 @@ struct FileWriter {
                 let count = columns.count
                 record = try write(name: name, kind: "full", header: columns, folder: folder, rowCount: order.count) {
                     k, csv in
-                    let done = try rows.withEncoded(order[k]) {
+                    let done: Void? = try rows.withEncoded(order[k]) {
                         try csv.write(leading: nil, encodedRow: $0, count: count)
                     }
                     if done == nil { try csv.write(try rows.values(order[k])) }
@@ -240,7 +267,7 @@ struct FileWriter {
                     case .delete: leading = action?.delete
                     }
                     if kind != .deleteAsUpdate || overrides.isEmpty {
-                        let done = try rows.withEncoded(ref) {
+                        let done: Void? = try rows.withEncoded(ref) {
                             try csv.write(leading: leading, encodedRow: $0, count: names.count)
                         }
                         if done != nil { return }

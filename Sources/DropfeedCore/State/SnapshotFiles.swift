@@ -93,7 +93,6 @@ final class RowReader {
     private var lastSegment = -1
     private var lastEnd = -1
     private static let blockSize = 256 << 10
-    private static let smallBlockSize = 4 << 10
 
     init(files: [SegmentFile], target: String) {
         self.files = files
@@ -112,10 +111,10 @@ final class RowReader {
         if segment != blockSegment || offset < blockStart || offset + length > blockStart + blockValid {
             let start = offset
             // Reading on from where the last row ended: a large block serves the rows after it.
-            // Anywhere else (rows wanted in key order from a segment written in export order): a
-            // small one, since its neighbours are unlikely to be wanted next.
+            // Anywhere else (rows wanted in key order from a segment written in export order):
+            // the row alone, since its neighbours are unlikely to be wanted next.
             let sequential = segment == lastSegment && offset == lastEnd
-            let want = max(length, sequential ? RowReader.blockSize : RowReader.smallBlockSize)
+            let want = sequential ? max(length, RowReader.blockSize) : length
             let count = min(want, files[segment].size - start)
             if block.count < count { block = [UInt8](repeating: 0, count: max(count, RowReader.blockSize)) }
             try block.withUnsafeMutableBytes { raw in
