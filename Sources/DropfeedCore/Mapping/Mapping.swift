@@ -126,6 +126,8 @@ public struct OutputSpec: Sendable {
     public var trigger: String?
     /// Lines written as they are before the header of every data file (Entra's `version:v1.0`).
     public var preamble: [String] = []
+    /// `encrypt`: each data file is delivered OpenPGP-encrypted (its name gets `.pgp`/`.asc`).
+    public var encrypt: EncryptionSpec?
 }
 
 /// Per-target limits that hold a run instead of delivering damage.

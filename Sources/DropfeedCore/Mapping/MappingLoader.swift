@@ -12,7 +12,8 @@ enum MappingLoader {
         let conditions = readConditions(&object)
         let (columns, declared) = readColumns(&object)
         let required = object.stringList("required", allowEmpty: true) ?? []
-        let output = readOutput(object.node("output"), path: "output", log: log)
+        let output = readOutput(
+            object.node("output"), path: "output", folder: (path as NSString).deletingLastPathComponent, log: log)
         let safety = readSafety(object.node("safety"), path: "safety", log: log)
         object.finish()
 
@@ -220,7 +221,7 @@ enum MappingLoader {
         return out
     }
 
-    private static func readOutput(_ node: ConfigNode?, path: String, log: ProblemLog) -> OutputSpec? {
+    private static func readOutput(_ node: ConfigNode?, path: String, folder: String, log: ProblemLog) -> OutputSpec? {
         guard let node else {
             log.add(path, "required (at least `file`)")
             return nil
@@ -300,6 +301,7 @@ enum MappingLoader {
         }
         let trigger = o.string("trigger")
         let preamble = o.stringList("preamble", allowEmpty: true) ?? []
+        let encrypt = o.node("encrypt").flatMap { readEncrypt($0, path: o.child("encrypt"), folder: folder, log: log) }
         for (k, line) in preamble.enumerated() where line.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
             log.add("\(o.child("preamble"))[\(k)]", "one line each: no line breaks")
         }
@@ -312,7 +314,34 @@ enum MappingLoader {
         return OutputSpec(
             fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
             formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger,
-            preamble: preamble)
+            preamble: preamble, encrypt: encrypt)
+    }
+
+    /// `output.encrypt: { recipientKey, armor?, signWith?, passphraseEnv? }`; key files resolve
+    /// against the mapping file's folder and must be readable.
+    private static func readEncrypt(_ node: ConfigNode, path: String, folder: String, log: ProblemLog) -> EncryptionSpec? {
+        guard var e = ObjectReader(node, path: path, log: log) else { return nil }
+        let before = log.problems.count
+        func keyFile(_ key: String, required: Bool) -> String? {
+            guard let name = e.string(key, required: required) else { return nil }
+            let full = name.hasPrefix("/") ? name : folder + "/" + name
+            if access(full, R_OK) != 0 { log.add(e.child(key), "cannot read the key file \(full)") }
+            return full
+        }
+        let recipient = keyFile("recipientKey", required: true)
+        let armor = e.bool("armor") ?? false
+        let signWith = keyFile("signWith", required: false)
+        let passphraseEnv = e.string("passphraseEnv")
+        if let passphraseEnv {
+            if signWith == nil { log.add(e.child("passphraseEnv"), "only with signWith (the signing key's passphrase)") }
+            let valid = !passphraseEnv.isEmpty && passphraseEnv.utf8.allSatisfy {
+                ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F
+            }
+            if !valid { log.add(e.child("passphraseEnv"), "must name an environment variable (letters, digits, _)") }
+        }
+        e.finish()
+        guard log.problems.count == before, let recipient else { return nil }
+        return EncryptionSpec(recipientKey: recipient, armor: armor, signWith: signWith, passphraseEnv: passphraseEnv)
     }
 
     static let fileFields = ["target", "date", "time", "kind", "seq"]

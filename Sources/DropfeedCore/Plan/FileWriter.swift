@@ -234,6 +234,8 @@ struct FileWriter {
     /// Writes the plan's files into `folder`; returns their records, in delivery order.
     func writeFiles(into folder: String) throws -> [FileRecord] {
         let rows = Rows(plan)
+        let pgp = try plan.files.contains(where: \.isData) ? mapping.output.encrypt.map(PGPHome.forTarget) : nil
+        defer { pgp?.close() }
         var records: [String: FileRecord] = [:]
         var out: [FileRecord] = []
         for spec in plan.files {
@@ -242,7 +244,9 @@ struct FileWriter {
             case .full(let name):
                 let order = nextRowsInKeyOrder()
                 let count = columns.count
-                record = try write(name: name, kind: "full", header: columns, folder: folder, rowCount: order.count) {
+                record = try write(
+                    name: name, kind: "full", header: columns, folder: folder, rowCount: order.count, pgp: pgp
+                ) {
                     k, csv in
                     let done: Void? = try rows.withEncoded(order[k]) {
                         try csv.write(leading: nil, encodedRow: $0, count: count)
@@ -257,7 +261,7 @@ struct FileWriter {
                 let names = columns
                 record = try write(
                     name: name, kind: "delta", header: (action.map { [$0.column] } ?? []) + columns, folder: folder,
-                    rowCount: delta.count
+                    rowCount: delta.count, pgp: pgp
                 ) { k, csv in
                     let (kind, ref) = delta[k]
                     let leading: String?
@@ -293,19 +297,22 @@ struct FileWriter {
         return out
     }
 
-    /// Streams a CSV file to disk in the target's dialect, hashing it on the way.
+    /// Streams a CSV file to disk in the target's dialect, hashing it on the way; with `pgp`,
+    /// streams it through gpg instead and records the encrypted bytes (what is delivered).
     private func write(
-        name: String, kind: String, header: [String], folder: String, rowCount: Int,
+        name: String, kind: String, header: [String], folder: String, rowCount: Int, pgp: PGPHome?,
         row: (Int, inout CSVWriter) throws -> Void
     ) throws -> FileRecord {
         let path = folder + "/" + name
-        let fd = try FileSystem.createNew(path)
+        let fd = try FileSystem.createNew(path, readable: pgp != nil)
         defer { close(fd) }
+        let stream = try pgp?.encrypt(into: fd, name: name)
         var writer = CSVWriter(options: mapping.output.dialect)
         var hasher = SHA256()
         var size = 0
         func flush() throws {
             let bytes = writer.takeBytes()
+            if let stream { return try stream.write(bytes) }
             bytes.withUnsafeBytes { hasher.update($0) }
             size += bytes.count
             try FileSystem.writeAll(fd, bytes, path: path)
@@ -321,8 +328,25 @@ struct FileWriter {
             throw DataError("target `\(plan.target.name)`: \(error) (output.encoding)")
         }
         try flush()
+        if let stream {
+            try stream.finish()
+            size = try hashFile(fd, path: path, into: &hasher)
+        }
         guard fsync(fd) == 0 else { throw StateError("cannot sync \(path): \(FileSystem.errnoText())") }
         return FileRecord(name: name, kind: kind, rows: rowCount, bytes: size, sha256: hexString(hasher.finalize()))
+    }
+
+    /// Feeds the whole file open at `fd` to `hasher`; returns its size.
+    private func hashFile(_ fd: Int32, path: String, into hasher: inout SHA256) throws -> Int {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var size = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(size)) }
+            guard n >= 0 else { throw StateError("cannot read \(path): \(FileSystem.errnoText())") }
+            if n == 0 { return size }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            size += n
+        }
     }
 
     // MARK: Snapshot

@@ -100,6 +100,14 @@ enum FileSpec: Sendable, Equatable {
         }
     }
 
+    /// A full or delta file (not a sidecar).
+    var isData: Bool {
+        switch self {
+        case .full, .delta: return true
+        case .checksum, .trigger: return false
+        }
+    }
+
     var kind: String {
         switch self {
         case .full: return "full"

@@ -483,6 +483,6 @@ struct FileNames {
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), name != ".." else {
             throw DataError("output.file `\(output.fileTemplate)` gives `\(name)`, which is not a plain file name")
         }
-        return name
+        return name + (output.encrypt?.suffix ?? "")
     }
 }
