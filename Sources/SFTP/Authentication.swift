@@ -60,7 +60,7 @@ extension SSHSession {
         let path = key.path
         if key.isEncrypted && passphrase == nil {
             throw SFTPError(
-                .privateKey, "identity file \(path) is protected by a passphrase, and none was given",
+                .privateKey, "identity file \(path) is protected by a passphrase, and none was given (set the target's passphraseEnv to the name of the environment variable that holds it)",
                 operation: "libssh2_userauth_publickey_fromfile_ex")
         }
         let rc = libssh2_userauth_publickey_fromfile_ex(handle, user, user.byteCount, nil, path, passphrase)

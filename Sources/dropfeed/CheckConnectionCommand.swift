@@ -5,39 +5,54 @@ import SFTP
 /// `dropfeed check-connection`: for each SFTP target, everything a delivery needs, tried for real.
 enum CheckConnectionCommand {
     static let help = """
-        usage: dropfeed check-connection [--config FILE] [--target NAME]...
+        usage: dropfeed check-connection [--config FILE] [--target NAME]... [--json]
 
         For each SFTP target: resolves and connects, prints the server's host-key type and SHA256
         fingerprint, verifies it against the configured known_hosts, authenticates, checks that
         remoteDir exists and is writable (with a probe file it removes again) and whether rename
         works there, then prints a verdict. Changes nothing on the server but the probe file.
         Local-folder targets are not checked. Exit 0 when every target passed, 69 otherwise.
+        With --json, prints [{"name", "destination", "ok", "steps": [...]}] on stdout instead.
+
+        example:
+          dropfeed check-connection --target acme-lms
         """
 
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, command: "check-connection", valued: ["--config", "--target"], switches: [])
+        let a = try Arguments(args, command: "check-connection", valued: ["--config", "--target"], switches: ["--json"])
         guard a.positionals.isEmpty else {
             throw UsageError("unexpected argument `\(a.positionals[0])`", command: "check-connection")
         }
-        let config = try FeedConfig.load(path: a.value("--config") ?? "dropfeed.json")
+        let config = try ConfigFile.load(a.value("--config"))
         let names = config.targets.map(\.name)
         for name in a.all("--target") where !names.contains(name) { throw UnknownTargetError(name: name, known: names) }
         let selected = config.targets.filter { a.all("--target").isEmpty || a.all("--target").contains($0.name) }
         var worst = ExitCode.success
         var checked = 0
+        var results: [JSON] = []
+        let json = a.has("--json")
         for target in selected {
             guard case .sftp(let settings) = target.deliver else { continue }
             checked += 1
-            Output.stdout("\(target.name): \(target.deliver.description)\n")
-            if !check(settings) { worst = .unavailable }
+            if !json { Output.stdout("\(target.name): \(target.deliver.description)\n") }
+            var steps: [String] = []
+            let ok = check(settings) { text in
+                if json { steps.append(text) } else { Output.stdout("  \(text)\n") }
+            }
+            if !ok { worst = .unavailable }
+            results.append(
+                .object([
+                    ("name", .string(target.name)), ("destination", .string(target.deliver.description)),
+                    ("ok", .bool(ok)), ("steps", .array(steps.map(JSON.string))),
+                ]))
         }
+        if json { Output.stdout(JSON.array(results).rendered(indent: 2) + "\n") }
         if checked == 0 { Output.note("no SFTP target to check") }
         return worst
     }
 
     /// Runs the checks for one target, printing one line per step; returns whether all passed.
-    static func check(_ settings: SFTPSettings) -> Bool {
-        func step(_ text: String) { Output.stdout("  \(text)\n") }
+    static func check(_ settings: SFTPSettings, step: (String) -> Void) -> Bool {
         let session: SSHSession
         do {
             session = try SSHSession(

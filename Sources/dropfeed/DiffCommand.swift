@@ -16,6 +16,9 @@ enum DiffCommand {
           --json               print the differences as JSON, in the shape of Python csv-diff --json
           --exit-code          exit 1 when the files differ, 0 when they do not (like git diff)
 
+        example:
+          dropfeed diff yesterday.csv today.csv --key employee_id --encoding windows-1252
+
         exit codes: 0 ok (or no differences with --exit-code), 1 differences (with --exit-code),
         64 usage, 65 malformed CSV or bad keys, 66 a file is missing.
         """
@@ -47,12 +50,26 @@ enum DiffCommand {
             }
             options.encoding = encoding
         }
-        let diff = try CSVDiff.compare(oldPath: a.positionals[0], newPath: a.positionals[1], key: key, options: options)
+        let diff: CSVDiff
+        do {
+            diff = try CSVDiff.compare(oldPath: a.positionals[0], newPath: a.positionals[1], key: key, options: options)
+        } catch let error as CodedError where a.value("--encoding") == nil && "\(error)".contains("invalid UTF-8") {
+            throw EncodingHint(underlying: error)
+        }
         if a.has("--json") {
             Output.stdout(bytes: diff.jsonBytes)
         } else {
             Output.stdout(diff.text)
         }
         return a.has("--exit-code") && diff.hasDifferences ? .differences : .success
+    }
+}
+
+/// An invalid UTF-8 error of `diff`, naming the option that reads another encoding.
+struct EncodingHint: CodedError {
+    var underlying: CodedError
+    var exitCode: ExitCode { underlying.exitCode }
+    var description: String {
+        "\(underlying); for `dropfeed diff`, give the files' encoding with --encoding (windows-1252, iso-8859-1, utf-16)"
     }
 }

@@ -29,12 +29,17 @@ enum FeedCommands {
           --allow-deletes N   plan as if up to N deletes per target were approved
           --allow-updates N   plan as if up to N updates per target were approved
           --allow-shrink      plan as if a source that failed minRows or maxShrinkPercent were approved
+
+        example:
+          dropfeed plan --out /tmp/preview && less /tmp/preview/acme-lms/changes.csv
         """
 
     static let runHelp = """
         usage: dropfeed run [--config FILE] [--target NAME]... [--json] [--report FILE]
                             [--allow-deletes N] [--allow-updates N] [--allow-shrink]
-               dropfeed run --plan PLAN [--config FILE] [--target NAME]... [--json] [--report FILE]
+                            [--metrics FILE] [--on-success CMD] [--on-held CMD] [--on-failure CMD]
+                            [--wait-lock SECONDS] [-q | -v] [--progress] [--log-format text|json]
+               dropfeed run --plan PLAN [--config FILE] [--target NAME]... [--json] [--report FILE] ...
 
         Does the whole job: finishes any delivery an earlier run left half done, reads the source once,
         maps and diffs each target, stops a target a safety gate trips on, writes and delivers its files,
@@ -53,17 +58,29 @@ enum FeedCommands {
           --allow-updates N   approve up to N updates per target for this run (releases maxUpdatePercent)
           --allow-shrink      approve a source that failed minRows, maxShrinkPercent or the
                               empty-export default, for this run
+          --metrics FILE      write the run's figures for node_exporter's textfile collector
+                              (Prometheus text format, written atomically; targets that did not run
+                              keep their last values)
+          --on-success CMD, --on-held CMD, --on-failure CMD
+                              run CMD (split into words, no shell) after a run that exited 0, 3, or
+                              anything else, with the JSON report on its stdin; at most 60 s; its
+                              failure is reported and never changes the exit code
+          --wait-lock SECONDS wait up to SECONDS for another run's lock instead of exiting 75 at once
+          -q, --quiet         print only errors      -v, --verbose   add per-phase timings
+          --progress          show progress even when stderr is not a terminal
+          --log-format json   stderr as JSON lines (time, level, runId, event, target, counts, durations)
+
+        Every run appends a line to STATEDIR/history.jsonl and keeps its report in STATEDIR/runs/
+        (see `dropfeed history`). A report, metrics or history file that cannot be written exits 73,
+        saying whether the delivery itself succeeded.
 
         exit codes: 0 ok, 3 a target held by a gate, 65 bad source, 66 source missing, 69 delivery failed,
-        73 state not writable or corrupt, 75 another run holds the lock, 78 bad config.
-        """
+        73 state (or the report or metrics file) not writable or corrupt, 75 another run holds the lock,
+        78 bad config.
 
-    static let validateHelp = """
-        usage: dropfeed validate [--config FILE]
-
-        Checks the config, every mapping (unknown keys, unknown source columns, bad regular expressions,
-        bad date patterns, templates naming missing columns) and the source header, and prints every
-        problem with its file and JSON path. Exit 0 when all is well, 78 otherwise.
+        examples:
+          dropfeed run --config /etc/dropfeed/dropfeed.json --quiet --metrics /var/lib/node_exporter/dropfeed.prom
+          dropfeed run --on-failure 'mail -s "dropfeed failed" ops@example.com'
         """
 
     static func plan(_ args: [String]) throws -> ExitCode {
@@ -87,7 +104,10 @@ enum FeedCommands {
         let valued: Set<String> =
             command == .plan
             ? ["--config", "--target", "--out", "--save", "--allow-deletes", "--allow-updates"]
-            : ["--config", "--target", "--report", "--plan", "--allow-deletes", "--allow-updates"]
+            : [
+                "--config", "--target", "--report", "--plan", "--allow-deletes", "--allow-updates", "--metrics",
+                "--on-success", "--on-held", "--on-failure", "--wait-lock",
+            ]
         let switches: Set<String> = command == .plan ? ["--json", "--allow-shrink", "--exit-code"] : ["--json", "--allow-shrink"]
         let a = try Arguments(args, command: command.rawValue, valued: valued, switches: switches)
         guard a.positionals.isEmpty else {
@@ -102,7 +122,21 @@ enum FeedCommands {
                     command: "run")
             }
         }
-        let configPath = a.value("--config") ?? "dropfeed.json"
+        var hooks: [Hook] = []
+        for (flag, event) in [("--on-success", Hook.Event.success), ("--on-held", .held), ("--on-failure", .failure)] {
+            for command in a.all(flag) {
+                _ = try Hook.split(command)
+                hooks.append(Hook(event: event, command: command))
+            }
+        }
+        var waitLock = 0.0
+        if let raw = a.value("--wait-lock") {
+            guard let seconds = Double(raw), seconds >= 0, seconds.isFinite else {
+                throw UsageError("--wait-lock takes a number of seconds, not `\(raw)`", command: "run")
+            }
+            waitLock = seconds
+        }
+        let configPath = a.value("--config") ?? ConfigFile.defaultPath
         let cwd = FileManager.default.currentDirectoryPath
         var options = RunOptions(
             command: command, targets: a.all("--target"), allowDeletes: try a.count("--allow-deletes"),
@@ -110,14 +144,24 @@ enum FeedCommands {
             outDir: a.value("--out").map { absolutePath($0, relativeTo: cwd) },
             savePlan: a.value("--save").map { absolutePath($0, relativeTo: cwd) },
             applyPlan: a.value("--plan").map { absolutePath($0, relativeTo: cwd) })
+        options.lockWaitSeconds = waitLock
         if let explain {
             options.explain = (explain.target, splitKey(explain.key))
         }
         let clock = RunClock.now()
+        Output.runId = clock.runId
+        let started = Date()
         let report: RunReport
+        var config: FeedConfig?
         do {
-            let config = try FeedConfig.load(path: configPath)
-            report = FeedRunner(config: config, options: options, clock: clock, drops: DeliveryDrops()).execute()
+            let loaded = try ConfigFile.load(configPath)
+            config = loaded
+            let events = RunEvents(sourcePath: loaded.source.path)
+            RunEvents.current = events
+            options.observer = events
+            report = FeedRunner(config: loaded, options: options, clock: clock, drops: DeliveryDrops()).execute()
+            events.finish()
+            RunEvents.current = nil
         } catch {
             // A script reading --json or --report gets a report, whatever failed.
             guard a.has("--json") || a.value("--report") != nil else { throw error }
@@ -127,21 +171,46 @@ enum FeedCommands {
             report = failed
         }
         let json = report.json.rendered(indent: 2) + "\n"
+        var exit = report.exitCode
+        if a.has("--exit-code"), exit == .success, report.wouldSend { exit = .differences }
+        var unwritten: [String] = []
         if let path = a.value("--report") {
             do {
                 try Data(json.utf8).write(
                     to: URL(fileURLWithPath: absolutePath(path, relativeTo: cwd)), options: .atomic)
             } catch {
-                Output.note("dropfeed run: cannot write the report to \(path): \(error.localizedDescription)")
+                unwritten.append("cannot write the report to \(path): \(error.localizedDescription)")
             }
+        }
+        if command == .run, let config {
+            unwritten += RunRecord(
+                config: config, report: report, reportJSON: Array(json.utf8), appliedPlan: options.applyPlan != nil,
+                seconds: Date().timeIntervalSince(started),
+                exitCode: unwritten.isEmpty || exit > .cannotCreate ? exit : .cannotCreate
+            ).save(metricsPath: a.value("--metrics").map { absolutePath($0, relativeTo: cwd) })
         }
         if a.has("--json") { Output.stdout(json) }
         if let explanation = report.explanation { Output.stdout(explanation + "\n") }
-        Output.note(report.text)
-        if a.has("--exit-code"), report.exitCode == .success, report.wouldSend {
-            return .differences
+        RunSummary.print(report, exitCode: exit, seconds: Date().timeIntervalSince(started))
+        if !unwritten.isEmpty {
+            let outcome =
+                exit == .success
+                ? "the delivery itself succeeded" : "the run itself exited \(exit.rawValue) (see the summary above)"
+            for line in unwritten { Output.error("dropfeed \(command.rawValue): \(line); \(outcome)") }
+            if ExitCode.cannotCreate > exit { exit = .cannotCreate }
         }
-        return report.exitCode
+        let event = Hook.event(for: exit)
+        let secrets = Set(
+            (config?.targets ?? []).flatMap { t -> [String] in
+                guard case .sftp(let s) = t.deliver else { return [] }
+                return [s.passphraseEnv, s.passwordEnv].compactMap { $0 }
+            })
+        for hook in hooks where hook.event == event {
+            if let failure = hook.run(report: Array(json.utf8), runId: report.runId, exitCode: exit, secrets: secrets) {
+                Output.error("dropfeed \(command.rawValue): the --on-\(event.rawValue) hook failed: \(failure)")
+            }
+        }
+        return exit
     }
 
     /// `--explain TARGET KEY`: the key's values, separated by commas (`\,` for a comma inside a value).
@@ -164,24 +233,6 @@ enum FeedCommands {
         }
         parts.append(current)
         return parts
-    }
-
-    static func validate(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, command: "validate", valued: ["--config"], switches: [])
-        guard a.positionals.isEmpty else {
-            throw UsageError("unexpected argument `\(a.positionals[0])`", command: "validate")
-        }
-        let path = a.value("--config") ?? "dropfeed.json"
-        let (config, problems) = FeedValidation.check(configPath: path)
-        if problems.isEmpty, let config {
-            Output.stdout(
-                "\(path): ok — source \(config.source.displayPath), \(config.targets.count) target\(config.targets.count == 1 ? "" : "s"): "
-                    + config.targets.map(\.name).joined(separator: ", ") + "\n")
-            return .success
-        }
-        Output.stdout(problems.map(\.description).joined(separator: "\n") + "\n")
-        Output.note("\(problems.count) problem\(problems.count == 1 ? "" : "s") found")
-        return .config
     }
 }
 

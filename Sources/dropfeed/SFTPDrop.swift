@@ -37,6 +37,8 @@ final class SFTPDrop: FileDrop {
     func put(localPath: String, as name: String) throws {
         let size = (try? FileManager.default.attributesOfItem(atPath: localPath)[.size] as? NSNumber)?.int64Value
         var attempt = 0
+        RunEvents.current?.fileStarted(name, size: size ?? 0)
+        defer { RunEvents.current?.fileFinished(name) }
         try retrying("upload \(name)") {
             attempt += 1
             let client = try connected()
@@ -123,7 +125,7 @@ final class SFTPDrop: FileDrop {
             helper = client
             return client
         } catch {
-            Output.note(
+            Output.warning(
                 "dropfeed: \(location): a second session for large files could not be opened (\(error)); using one")
             return nil
         }
@@ -154,7 +156,7 @@ final class SFTPDrop: FileDrop {
                     let tries = attempt > 1 ? " (after \(attempt) attempts)" : ""
                     throw FileDropError("\(location): \(error)\(tries)", isTransient: error.isTransient)
                 }
-                Output.note("dropfeed: \(location): \(what) failed (\(error.summary)); retrying in \(delay) s")
+                Output.warning("dropfeed: \(location): \(what) failed (\(error.summary)); retrying in \(delay) s")
                 client = nil
                 session = nil
                 helper = nil

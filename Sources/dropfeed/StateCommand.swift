@@ -6,7 +6,8 @@ enum StateCommand {
         usage: dropfeed state list | show TARGET | reset TARGET | rollback TARGET
                               | pending TARGET | discard TARGET | export TARGET   [--config FILE] [--json]
 
-          list              every target with the run that last delivered to it
+          list              every target with the run that last delivered to it, and its last
+                            success and last failure (from the run history)
           show TARGET       the snapshot in force: run, time, rows, columns, files it sent; earlier snapshots
           reset TARGET      forget the snapshot: the next run sends every row again (as adds)
           rollback TARGET   restore the snapshot before the current one (the vendor lost a file: the
@@ -29,7 +30,7 @@ enum StateCommand {
         guard let action = a.positionals.first else {
             throw UsageError("state needs list, show, reset, rollback, pending, discard or export", command: "state")
         }
-        let config = try FeedConfig.load(path: a.value("--config") ?? "dropfeed.json")
+        let config = try ConfigFile.load(a.value("--config"))
         let names = config.targets.map(\.name)
         func target() throws -> TargetState {
             guard a.positionals.count == 2 else { throw UsageError("state \(action) needs a TARGET", command: "state") }
@@ -42,6 +43,13 @@ enum StateCommand {
             guard a.positionals.count == 1 else { throw UsageError("state list takes no target", command: "state") }
             var rows: [JSON] = []
             var lines: [String] = []
+            let outcomes = (try? RunHistory(stateDir: config.stateDir).lastOutcomes()) ?? [:]
+            func brief(_ entry: HistoryEntry?, _ name: String) -> JSON {
+                guard let entry, let t = entry.target(name) else { return .null }
+                return .object([
+                    ("runId", .string(entry.runId)), ("time", .string(entry.startedAt)), ("status", .string(t.status)),
+                ])
+            }
             for name in names {
                 let state = TargetState(stateDir: config.stateDir, target: name)
                 let current = try state.currentRunId()
@@ -54,6 +62,8 @@ enum StateCommand {
                         ("time", meta.map { .string($0.time) } ?? .null),
                         ("rows", meta.map { .int($0.rows) } ?? .null),
                         ("pending", pending.map { .string($0.runId) } ?? .null),
+                        ("lastSuccess", brief(outcomes[name]?.success, name)),
+                        ("lastFailure", brief(outcomes[name]?.failure, name)),
                     ]))
                 var line = name.padding(toLength: max(20, name.count + 2), withPad: " ", startingAt: 0)
                 if let meta {
@@ -62,6 +72,10 @@ enum StateCommand {
                     line += "no snapshot (the next run sends everything)"
                 }
                 if let pending { line += "; delivery of run \(pending.runId) pending" }
+                if let success = outcomes[name]?.success { line += "; last success \(success.startedAt)" }
+                if let failure = outcomes[name]?.failure, let t = failure.target(name) {
+                    line += "; last failure \(failure.startedAt) (\(t.status), run \(failure.runId))"
+                }
                 lines.append(line)
             }
             Output.stdout(

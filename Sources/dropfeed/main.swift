@@ -9,8 +9,8 @@ let commands: [(name: String, summary: String, help: String, run: ([String]) thr
     ("plan", "dry run: what each target would receive, and why", FeedCommands.planHelp, FeedCommands.plan),
     ("run", "map, diff, deliver, then commit each target's snapshot", FeedCommands.runHelp, FeedCommands.run),
     (
-        "validate", "check the config, the mappings and the source header", FeedCommands.validateHelp,
-        FeedCommands.validate
+        "validate", "check the config, the mappings and the source header", ValidateCommand.help,
+        ValidateCommand.run
     ),
     (
         "check-connection", "connect to each SFTP target and check it can receive files", CheckConnectionCommand.help,
@@ -19,6 +19,8 @@ let commands: [(name: String, summary: String, help: String, run: ([String]) thr
     ("state", "list, show, reset or roll back targets' snapshots", StateCommand.help, StateCommand.run),
     ("diff", "compare two CSV files by key (csv-diff compatible --json)", DiffCommand.help, DiffCommand.run),
     ("test-mapping", "run a mapping's case file: expected rows and rejections", TestMappingCommand.help, TestMappingCommand.run),
+    ("history", "past runs: when, status per target, counts, exit code", HistoryCommand.help, HistoryCommand.run),
+    ("init", "write a starter dropfeed.json and a mapping for an export", InitCommand.help, InitCommand.run),
 ]
 
 let mainHelp = """
@@ -32,6 +34,9 @@ let mainHelp = """
 
       dropfeed --version   print the version
 
+    options of every command: -q/--quiet (errors only), -v/--verbose (per-phase timings),
+    --progress (even when stderr is not a terminal), --log-format text|json (stderr as JSON lines)
+
     exit codes: 0 ok, 1 differences (diff --exit-code), 3 a target held by a safety gate, 64 usage,
     65 bad data, 66 missing input, 69 delivery failed, 73 state not writable or corrupt,
     75 locked or temporary failure, 78 bad configuration.
@@ -39,7 +44,7 @@ let mainHelp = """
 
 @MainActor func runMain(_ argv: [String]) -> ExitCode {
     guard let first = argv.first else {
-        Output.note(mainHelp)
+        Output.error(mainHelp)
         return .usage
     }
     switch first {
@@ -55,7 +60,7 @@ let mainHelp = """
             return .success
         }
         guard let command = commands.first(where: { $0.name == argv[1] }) else {
-            Output.note("dropfeed: no command `\(argv[1])`; see dropfeed --help")
+            Output.error("dropfeed: no command `\(argv[1])`; see dropfeed --help")
             return .usage
         }
         Output.stdout(command.help + "\n")
@@ -64,23 +69,24 @@ let mainHelp = """
         break
     }
     guard let command = commands.first(where: { $0.name == first }) else {
-        Output.note(
+        Output.error(
             "dropfeed: unknown command `\(first)`\(suggestion(for: first, in: commands.map(\.name))); see dropfeed --help"
         )
         return .usage
     }
-    let rest = Array(argv.dropFirst())
+    var rest = Array(argv.dropFirst())
     if rest.contains("--help") || rest.contains("-h") {
         Output.stdout(command.help + "\n")
         return .success
     }
     do {
+        try OperatorFlags.extract(&rest, command: command.name)
         return try command.run(rest)
     } catch let error as UsageError {
-        Output.note("dropfeed \(command.name): \(error.message)\nsee: dropfeed help \(command.name)")
+        Output.error("dropfeed \(command.name): \(error.message)\nsee: dropfeed help \(command.name)")
         return .usage
     } catch {
-        Output.note("dropfeed \(command.name): \(error)")
+        Output.error("dropfeed \(command.name): \(error)")
         return ExitCode(for: error)
     }
 }

@@ -122,7 +122,7 @@ import Testing
             let shrunk = try shrunkExport(ws)
             try ws.replaceSource(with: shrunk)
             ws.now = Self.day2
-            let state = ws.contents(of: "state")
+            let state = ws.snapshotState()
             let outbox = ws.contents(of: "outbox")
             for command in ["plan", "run"] {
                 let (r, report) = try ws.report([command])
@@ -139,7 +139,7 @@ import Testing
             }
             #expect(ws.contents(of: "outbox") == outbox, "a failed source gate delivered")
             #expect(
-                ws.contents(of: "state").filter { $0.key != ".lock" } == state.filter { $0.key != ".lock" },
+                ws.snapshotState() == state,
                 "a failed source gate changed the state")
         }
     }
@@ -294,7 +294,7 @@ import Testing
             try deliverDayOne(&ws)
             try ws.nextDay()
             ws.now = Self.day2
-            let state = ws.contents(of: "state")
+            let state = ws.snapshotState()
             let outbox = ws.contents(of: "outbox")
             let lock = try HeldLock(ws.file("state/.lock"))
             // A dropfeed that waited for the lock would get it after 20 s (and exit 0): the test fails, it does not hang.
@@ -311,7 +311,7 @@ import Testing
             #expect(reset.exitCode == 75, "state reset while a run holds the lock: \(reset.stderr)")
             #expect(elapsed < 15, "waited \(elapsed) s for the lock")
             #expect(ws.contents(of: "outbox") == outbox)
-            #expect(ws.contents(of: "state") == state)
+            #expect(ws.snapshotState() == state)
 
             let (free, after) = try ws.report(["run"])
             #expect(free.exitCode == 0, "\(free.stderr)")

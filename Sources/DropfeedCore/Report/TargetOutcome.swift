@@ -29,7 +29,7 @@ public struct GateTrip: Codable, Sendable, Equatable {
     }
 
     /// "maxDeletePercent: 37.5% deleted, limit 20%; approve this run with --allow-deletes 30".
-    var text: String {
+    public var text: String {
         let actual = formatNumber((self.actual * 100).rounded() / 100)
         let verb = name == "maxUpdatePercent" ? "updated" : "deleted"
         var line =

@@ -22,6 +22,10 @@ public struct RunOptions: Sendable {
     public var applyPlan: String?
     /// `plan --explain TARGET KEY`: the story of one row (in `RunReport.explanation`).
     public var explain: (target: String, key: [String])?
+    /// How long to wait for another run's lock before giving up (`--wait-lock SECONDS`).
+    public var lockWaitSeconds: Double = 0
+    /// Told when each phase starts and ends (progress, logs, `--verbose`).
+    public var observer: (any RunObserver)?
 
     public init(
         command: Command, targets: [String] = [], allowDeletes: Int? = nil, allowUpdates: Int? = nil,
@@ -71,7 +75,7 @@ public final class FeedRunner: @unchecked Sendable {
         self.options = options
         self.clock = clock
         self.drops = drops
-        store = StateStore(stateDir: config.stateDir)
+        store = StateStore(stateDir: config.stateDir, lockWaitSeconds: options.lockWaitSeconds)
     }
 
     private var isRun: Bool { options.command == .run }
@@ -197,11 +201,16 @@ public final class FeedRunner: @unchecked Sendable {
     /// With `DROPFEED_TRACE=1`, prints how long each phase took to stderr (for benchmarks).
     @discardableResult
     func trace<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
-        guard traceEnabled else { return try body() }
+        let observer = options.observer
+        guard traceEnabled || observer != nil else { return try body() }
+        observer?.phaseStarted(phase)
         let start = Date()
         defer {
-            FileHandle.standardError.write(
-                Data("trace: \(phase): \(String(format: "%.3f", Date().timeIntervalSince(start))) s\n".utf8))
+            let seconds = Date().timeIntervalSince(start)
+            if traceEnabled {
+                FileHandle.standardError.write(Data("trace: \(phase): \(String(format: "%.3f", seconds)) s\n".utf8))
+            }
+            observer?.phaseFinished(phase, seconds: seconds)
         }
         return try body()
     }

@@ -9,12 +9,18 @@ import Foundation
 public final class StateStore: @unchecked Sendable {
     public let stateDir: String
 
-    public init(stateDir: String) { self.stateDir = stateDir }
+    /// How long `lock()` waits for a run that holds the lock (`--wait-lock SECONDS`).
+    public let lockWaitSeconds: Double
+
+    public init(stateDir: String, lockWaitSeconds: Double = 0) {
+        self.stateDir = stateDir
+        self.lockWaitSeconds = lockWaitSeconds
+    }
 
     public func target(_ name: String) -> TargetState { TargetState(stateDir: stateDir, target: name) }
 
     /// Takes the state lock (exit 75 when another run holds it).
-    public func lock() throws -> StateLock { try StateLock(stateDir: stateDir) }
+    public func lock() throws -> StateLock { try StateLock(stateDir: stateDir, waitSeconds: lockWaitSeconds) }
 
     /// Removes what interrupted runs left (staging folders, temporary files, a journal-less
     /// `pending/`). Call with the lock held.

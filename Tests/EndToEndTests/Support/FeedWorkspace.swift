@@ -162,6 +162,12 @@ struct FeedWorkspace {
         return out
     }
 
+    /// The state directory's snapshots, journals and records — everything but the lock and the
+    /// run history (`history.jsonl`, `runs/`), which every run, failed or not, appends to.
+    func snapshotState() -> [String: Data] {
+        contents(of: "state").filter { k, _ in k != ".lock" && !k.hasPrefix("history.jsonl") && !k.hasPrefix("runs/") }
+    }
+
     /// The names in `outbox/TARGET` (empty when it does not exist).
     func delivered(_ target: String) -> Set<String> {
         Set((try? FileManager.default.contentsOfDirectory(atPath: outbox(target).path)) ?? [])

@@ -1,0 +1,139 @@
+import DropfeedCore
+import Foundation
+
+/// Listens to a plan or run: draws the progress line on a terminal (refreshed in place, like
+/// rclone `-P`), prints per-phase timings with `--verbose`, and writes a `phase` JSON log line
+/// per phase with `--log-format json`. Never writes to stdout.
+final class RunEvents: RunObserver, @unchecked Sendable {
+    /// The listener of the run in progress, for the SFTP drop's per-file progress.
+    nonisolated(unsafe) static var current: RunEvents?
+
+    private let lock = NSLock()
+    private let drawsProgress: Bool
+    private let sourceBytes: Int64?
+    private var phase: String?
+    private var phaseStart = Date()
+    private var file: (name: String, size: Int64, start: Date)?
+    private var bytesDone: Int64 = 0
+    private var bytesPlanned: Int64 = 0
+    private var secondsSending = 0.0
+    private var drawn = false
+    private var timer: DispatchSourceTimer?
+
+    init(sourcePath: String?) {
+        drawsProgress = OperatorFlags.showsProgress
+        sourceBytes = sourcePath.flatMap {
+            (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.int64Value
+        }
+        if drawsProgress {
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+            timer.schedule(deadline: .now() + .milliseconds(500), repeating: .milliseconds(500))
+            timer.setEventHandler { [weak self] in self?.draw() }
+            timer.resume()
+            self.timer = timer
+        }
+    }
+
+    func phaseStarted(_ phase: String) {
+        lock.lock()
+        self.phase = phase
+        phaseStart = Date()
+        lock.unlock()
+        draw()
+    }
+
+    func phaseFinished(_ phase: String, seconds: Double) {
+        lock.lock()
+        self.phase = nil
+        lock.unlock()
+        clearLine()
+        var fields: [(String, JSON)] = [("phase", .string(phase)), ("durationSeconds", .double(rounded(seconds)))]
+        if let target = Self.target(of: phase) { fields.append(("target", .string(target))) }
+        var text = "\(phase): \(String(format: "%.3f", seconds)) s"
+        if phase == "read source", let bytes = sourceBytes, seconds > 0 {
+            let rate = Double(bytes) / 1e6 / seconds
+            fields.append(("bytes", .int(Int(bytes))))
+            text += String(format: " (%.1f MB, %.1f MB/s)", Double(bytes) / 1e6, rate)
+        }
+        if Output.logFormat == .text { Output.detail(text) }
+        Output.log(level: "info", event: "phase", fields)
+    }
+
+    /// The SFTP drop starts sending `name` (`size` bytes).
+    func fileStarted(_ name: String, size: Int64) {
+        lock.lock()
+        file = (name, size, Date())
+        bytesPlanned += size
+        lock.unlock()
+        draw()
+    }
+
+    /// The SFTP drop has `name` in place.
+    func fileFinished(_ name: String) {
+        lock.lock()
+        if let file, file.name == name {
+            bytesDone += file.size
+            secondsSending += Date().timeIntervalSince(file.start)
+        }
+        let done = file
+        file = nil
+        lock.unlock()
+        if let done {
+            let seconds = Date().timeIntervalSince(done.start)
+            Output.detail(
+                String(format: "sent %@: %d bytes in %.3f s", done.name, Int(done.size), seconds))
+        }
+    }
+
+    /// Stops drawing and clears the progress line.
+    func finish() {
+        timer?.cancel()
+        timer = nil
+        clearLine()
+    }
+
+    private func draw() {
+        guard drawsProgress else { return }
+        lock.lock()
+        guard let phase else {
+            lock.unlock()
+            return
+        }
+        let elapsed = Date().timeIntervalSince(phaseStart)
+        var text = "\(phase)… \(String(format: "%.1f", elapsed)) s"
+        if phase == "read source", let bytes = sourceBytes {
+            text += String(format: " (%.1f MB)", Double(bytes) / 1e6)
+        }
+        if let file {
+            let rate = secondsSending > 0.5 ? Double(bytesDone) / secondsSending : nil
+            text += String(format: " — %@ %.1f MB", file.name, Double(file.size) / 1e6)
+            if let rate {
+                let left = Double(bytesPlanned - bytesDone) / rate
+                text += String(format: ", %.1f MB/s, ETA %.0f s", rate / 1e6, max(0, left))
+            }
+        }
+        drawn = true
+        lock.unlock()
+        Output.stderr("\r\u{1B}[K" + text)
+    }
+
+    private func clearLine() {
+        guard drawsProgress else { return }
+        lock.lock()
+        let was = drawn
+        drawn = false
+        lock.unlock()
+        if was { Output.stderr("\r\u{1B}[K") }
+    }
+
+    /// `deliver acme-lms` → `acme-lms` (`plan and write` names no target).
+    static func target(of phase: String) -> String? {
+        guard phase != "plan and write" else { return nil }
+        for verb in ["deliver ", "finish ", "plan ", "write "] where phase.hasPrefix(verb) {
+            return String(phase.dropFirst(verb.count))
+        }
+        return nil
+    }
+
+    private func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+}
