@@ -75,3 +75,35 @@ enum SourceFormatHarness {
         """
     }
 }
+
+/// `source.format` in `dropfeed.json`.
+struct SourceFormatConfigTests {
+    static func load(_ source: String) throws -> Result<FeedConfig, ConfigError> {
+        let w = try FeedWorkspace()
+        try w.write("mappings/m.json", SourceFormatHarness.mapping([#"name: "id", from: "uid""#]))
+        let path = try w.write(
+            "dropfeed.json",
+            """
+            { version: 1, source: { path: "d.ldif", key: "uid", \(source) }, stateDir: "state",
+              targets: [ { name: "t", mapping: "mappings/m.json", deliver: { directory: "out" } } ] }
+            """)
+        do { return .success(try FeedConfig.load(path: path)) } catch let e as ConfigError { return .failure(e) }
+    }
+
+    @Test func formatIsReadAndDefaultsToCSV() throws {
+        #expect(try Self.load("").get().source.format == .csv)
+        #expect(try Self.load(#"format: "ldif""#).get().source.format == .ldif)
+        #expect(try Self.load(#"format: "csvde", delimiter: ";""#).get().source.options.delimiter == UInt8(ascii: ";"))
+        #expect(try Self.load(#"format: "scim""#).get().source.format == .scim)
+    }
+
+    @Test func unknownFormatsAndCSVSettingsOnJSONAreProblems() throws {
+        guard case .failure(let e) = try Self.load(#"format: "xml""#) else { Issue.record("xml accepted"); return }
+        #expect(e.problems.map(\.description).contains { $0.contains(#"source.format: must be one of "csv", "ldif", "csvde", "scim", found "xml""#) })
+        guard case .failure(let e2) = try Self.load(#"format: "scim", encoding: "windows-1252""#) else {
+            Issue.record("encoding accepted for scim")
+            return
+        }
+        #expect(e2.problems.map(\.description).contains { $0.contains("source.encoding: only for the csv and csvde formats (scim is UTF-8)") })
+    }
+}

@@ -68,7 +68,8 @@ public enum MappingTester {
             table = try SourceTable(
                 source: source, needed: CompiledMapping.sourceColumns(of: mapping),
                 lookupKeys: CompiledMapping.lookupKeys(of: mapping),
-                lookupTargets: CompiledMapping.lookupTargets(of: mapping), spoolFolder: scratch)
+                lookupTargets: CompiledMapping.lookupTargets(of: mapping),
+                lookupBy: CompiledMapping.lookupByColumns(of: mapping), spoolFolder: scratch)
         } catch {
             throw ConfigError([ConfigProblem(file: file, path: "\(c.path).source", message: "\(error)")])
         }
