@@ -134,6 +134,8 @@ enum Watchdog {
 }
 
 /// Every folder and file under a folder, with file bytes: for "nothing changed here".
+/// The run history (`state/history.jsonl`, `state/runs/`) is left out: every run, a refused
+/// one too, records itself there.
 struct FolderTree: Equatable {
     var entries: [String: Data?]
 
@@ -142,6 +144,7 @@ struct FolderTree: Equatable {
         let fm = FileManager.default
         if let walker = fm.enumerator(atPath: root.path) {
             while let relative = walker.nextObject() as? String {
+                if relative.hasPrefix("state/history.jsonl") || relative.hasPrefix("state/runs") { continue }
                 let path = root.appendingPathComponent(relative).path
                 var isDirectory: ObjCBool = false
                 _ = fm.fileExists(atPath: path, isDirectory: &isDirectory)

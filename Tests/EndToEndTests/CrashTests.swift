@@ -24,7 +24,7 @@ import Testing
             points += ["after-segment-move", "after-generation", "after-current", "after-pending-removed", "after-prune"]
                 .map { "\($0):\(target)" }
         }
-        return points + ["after-source-record"]
+        return points + ["after-source-record", "after-history"]
     }()
 
     /// acme-lms goes over SFTP (one delta file); the others still deliver locally.
@@ -32,7 +32,7 @@ import Testing
         [
             "after-segment", "after-files", "after-snapshot", "after-stage", "before-put", "after-put", "after-journal",
             "after-segment-move", "after-generation", "after-current", "after-pending-removed", "after-prune",
-        ].map { "\($0):acme-lms" } + ["before-put@2", "after-source-record"]
+        ].map { "\($0):acme-lms" } + ["before-put@2", "after-source-record", "after-history"]
 
     @Test("the fault matrix has at least 50 kill points and names only declared points")
     func matrixCoversEnough() throws {
@@ -116,6 +116,46 @@ import Testing
             let next = try feed.run(["run"], now: later)
             #expect(next.exitCode == 0, "exit \(next.exitCode): \(next.stderr.prefix(1500))")
             try feed.expectConverged(oracle, "\(kind) recovered at 03:00", now: later)
+        }
+    }
+
+    /// Six nights, so the sixth commit prunes the oldest of the five snapshots kept; killed
+    /// while that snapshot is being removed. It was renamed away first, so what is left is a
+    /// hidden folder the next run removes — never a snapshot without its metadata, which would
+    /// stop segments from ever being pruned again.
+    @Test("killed while an old snapshot is pruned: the next run removes the rest and converges")
+    func killedWhilePruning() throws {
+        let nights = (1...6).map { "2026-03-0\($0)T02:00:00Z" }
+        let run = ["run", "--allow-deletes", "1000", "--allow-updates", "1000"]
+        func deliverNights(_ feed: CrashFeed, faultAtLast fault: String?) throws -> ProcessResult {
+            try FileManager.default.copyItem(at: feed.ws.file("hr_export.csv"), to: feed.ws.file("hr_day_a.csv"))
+            var last: ProcessResult?
+            for (k, now) in nights.enumerated() {
+                try feed.ws.replaceSource(with: feed.ws.file(k % 2 == 0 ? "hr_day_a.csv" : "hr_export_next.csv"))
+                let isLast = k == nights.count - 1
+                let r = try feed.run(run, now: now, fault: isLast ? fault : nil)
+                if !isLast { try #require(r.exitCode == 0, "night \(k + 1): \(r.stderr.prefix(1000))") }
+                last = r
+            }
+            return last!
+        }
+        let reference = try CrashFeed.with(.directory) { feed in
+            let r = try deliverNights(feed, faultAtLast: nil)
+            try #require(r.exitCode == 0, "clean night six: \(r.stderr.prefix(1000))")
+            return CrashOracle.Nights(
+                oldExports: [:], newExports: try feed.exports(now: nights[5]), newDelivered: feed.delivered())
+        }
+        try CrashFeed.with(.directory) { feed in
+            let crashed = try deliverNights(feed, faultAtLast: "during-prune:acme-lms")
+            try #require(crashed.exitCode == CrashFeed.killed, "not killed while pruning (exit \(crashed.exitCode))")
+            let generations = feed.stateDir.appendingPathComponent("acme-lms/generations")
+            let left = try FileManager.default.contentsOfDirectory(atPath: generations.path)
+            #expect(left.filter { $0.hasPrefix(".trash-") }.count == 1, "generations after the kill: \(left.sorted())")
+            let next = try feed.run(run, now: nights[5])
+            #expect(next.exitCode == 0, "exit \(next.exitCode): \(next.stderr.prefix(1000))")
+            let kept = try FileManager.default.contentsOfDirectory(atPath: generations.path)
+            #expect(kept.count == 5 && !kept.contains { $0.hasPrefix(".") }, "generations kept: \(kept.sorted())")
+            try feed.expectConverged(reference, "killed while pruning", now: nights[5])
         }
     }
 

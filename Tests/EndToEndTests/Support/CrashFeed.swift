@@ -152,6 +152,16 @@ final class CrashFeed {
         return found.sorted()
     }
 
+    /// Every line of `history.jsonl` is a whole JSON object: a killed run adds its line whole or not at all.
+    func expectWholeHistoryLines(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let data = FileManager.default.contents(atPath: stateDir.appendingPathComponent("history.jsonl").path)
+        else { return }
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            #expect(object != nil, "\(what): a torn line in history.jsonl: \(String(decoding: line.prefix(200), as: UTF8.self))", sourceLocation: sourceLocation)
+        }
+    }
+
     /// Whether `name`, found in a delivery folder after a crash, is a temporary file of an
     /// unfinished upload: `.NAME.part-…` in a local folder, `NAME.part` on the SFTP server.
     func isTemporary(_ name: String, of target: String) -> Bool {
@@ -206,6 +216,7 @@ final class CrashFeed {
         }
         #expect(try exports(now: now) == oracle.newExports, "\(what): the state is not night two's", sourceLocation: sourceLocation)
         #expect(stateLeftovers().isEmpty, "\(what): leftovers in the state directory: \(stateLeftovers())", sourceLocation: sourceLocation)
+        expectWholeHistoryLines(what, sourceLocation: sourceLocation)
 
         let third = try run(["run", "--json"], now: now)
         #expect(third.exitCode == 0, "\(what): third run exit \(third.exitCode): \(third.stderr.prefix(800))", sourceLocation: sourceLocation)
