@@ -6,7 +6,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3 gnupg
 
-.PHONY: all deps layers build release test test-mappings bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
+.PHONY: all deps layers build release test test-mappings test-crash bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
 
 all: build
 
@@ -32,6 +32,11 @@ test-mappings: build
 	  name=$$(basename "$$mapping" .json); \
 	  "$$bin" test-mapping "$$mapping" --cases "mappings/cases/$$name.cases.json" || status=1; \
 	done; exit $$status
+
+## test-crash: only the crash, full-disk and concurrency tests (README: Crash safety)
+test-crash: deps
+	$(SWIFT) build -c release --product dropfeed
+	DROPFEED_BIN="$$(swift build -c release --show-bin-path)/dropfeed" $(SWIFT) test --parallel --filter 'CrashTests|FullDiskTests|ConcurrencyTests'
 
 ## bench: Dropfeed beside its peers (csv-diff, OpenSSH sftp); prints ratios
 bench: release

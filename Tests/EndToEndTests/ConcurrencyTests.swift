@@ -59,6 +59,16 @@ import Testing
             let before = FolderTree(feed.ws.samples)
             let plan = try Watchdog.run(feed, ["plan", "--json"])
             #expect(plan.exitCode == 0, "plan while a run is stopped at \(point): exit \(plan.exitCode): \(plan.stderr.prefix(800))")
+            // A target whose delivery is under way is planned against the snapshot it leads to:
+            // nothing more to send. One not reached yet still has night two's changes.
+            let report = try JSONDecoder().decode(FeedReport.self, from: plan.stdoutData)
+            let badges = try report.target("badges")
+            let moves = badges.adds + badges.updates + badges.deletes
+            if point == "after-spool" {
+                #expect(moves > 0, "plan at \(point): badges shows no changes")
+            } else {
+                #expect(moves == 0, "plan at \(point): badges shows \(moves) changes already being delivered")
+            }
             #expect(FolderTree(feed.ws.samples) == before, "plan changed files while a run was stopped at \(point)")
             #expect(try run.finish() == 0, "the run stopped at \(point) did not complete")
             try feed.expectConverged(oracle, "a run met by plan at \(point)")

@@ -325,7 +325,7 @@ public final class FeedRunner: @unchecked Sendable {
     /// The snapshot a target's plan diffs against: the one in force, or — for a plan made while
     /// a delivery is pending — the one that delivery leads to.
     private func previousSnapshot(_ state: TargetState) throws -> Snapshot? {
-        if !isRun, let pending = try state.pendingSnapshot(spoolFolder: spoolFolder) { return pending }
+        if !isRun, let pending = try state.pendingOrCommittingSnapshot(spoolFolder: spoolFolder) { return pending }
         return try state.loadCurrent(spoolFolder: spoolFolder)
     }
 

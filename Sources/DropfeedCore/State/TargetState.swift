@@ -105,6 +105,14 @@ public struct TargetState: Sendable {
         return try loadSnapshot(folder, spoolFolder: spoolFolder)
     }
 
+    /// The snapshot a pending delivery leads to, also once its commit has moved it into
+    /// `generations/` (a commit in progress, or cut short) — nil when nothing is pending.
+    func pendingOrCommittingSnapshot(spoolFolder: String) throws -> Snapshot? {
+        if let staged = try pendingSnapshot(spoolFolder: spoolFolder) { return staged }
+        guard let journal = try pendingJournal(), generations().contains(journal.runId) else { return nil }
+        return try loadSnapshot(generationsFolder + "/" + journal.runId, spoolFolder: spoolFolder)
+    }
+
     /// The metadata of the pending delivery's snapshot, if any.
     func pendingMeta() -> SnapshotMeta? { try? Snapshot.readMeta(pendingFolder + "/snapshot") }
 
