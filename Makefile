@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 PREFIX ?= /usr/local
-APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3 gnupg
+APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3 groff-base man-db gnupg
 
 .PHONY: all deps layers build release test test-mappings test-crash bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
 
@@ -68,9 +68,23 @@ lint: layers
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests
 
-install: release
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/dropfeed" $(DESTDIR)$(PREFIX)/bin/dropfeed
+## install: the binary, the man page and the bash and zsh completion under $(PREFIX) (and $(DESTDIR));
+##   BIN=path/to/dropfeed installs that binary instead of building the release one
+BIN ?=
+install: $(if $(BIN),,release) man-lint
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/doc/dropfeed/systemd $(DESTDIR)$(PREFIX)/share/doc/dropfeed/cron
+	install -m 0755 "$(or $(BIN),$$($(SWIFT) build -c release --show-bin-path)/dropfeed)" $(DESTDIR)$(PREFIX)/bin/dropfeed
+	install -m 0644 contrib/man/dropfeed.1 $(DESTDIR)$(PREFIX)/share/man/man1/dropfeed.1
+	install -m 0644 contrib/completion/dropfeed.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dropfeed
+	install -m 0644 contrib/completion/_dropfeed $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_dropfeed
+	install -m 0644 contrib/systemd/dropfeed.service contrib/systemd/dropfeed.timer $(DESTDIR)$(PREFIX)/share/doc/dropfeed/systemd/
+	install -m 0644 contrib/cron/dropfeed $(DESTDIR)$(PREFIX)/share/doc/dropfeed/cron/
+
+## man-lint: the man page renders without a warning
+man-lint:
+	@out="$$(groff -ww -z -man contrib/man/dropfeed.1 2>&1)"; if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 clean:
 	rm -rf .build demo-work bench/data bench/results

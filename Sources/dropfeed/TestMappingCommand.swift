@@ -16,6 +16,9 @@ enum TestMappingCommand {
                     rejected: [{ key?, reason }] }] }
         `base` gives every source row its starting values; an expected row names every output column.
 
+        example:
+          dropfeed test-mapping mappings/acme-lms.json --cases mappings/cases/acme-lms.cases.json
+
         exit codes: 0 every case passed, 1 a case failed, 64 usage, 78 the mapping or the case file
         is invalid (every problem is listed with its JSON path).
         """
