@@ -58,7 +58,11 @@ enum Output {
 
     private static func line(_ text: String, level: String) {
         switch logFormat {
-        case .text: stderr(text.hasSuffix("\n") ? text : text + "\n")
+        case .text:
+            // Control characters a value brought in (ESC, BEL, CR…) are shown escaped, never sent
+            // to the terminal.
+            let text = text.escapingControlCharacters(keepingLineBreaks: true)
+            stderr(text.hasSuffix("\n") ? text : text + "\n")
         case .json:
             var trimmed = text
             while trimmed.hasSuffix("\n") { trimmed.removeLast() }

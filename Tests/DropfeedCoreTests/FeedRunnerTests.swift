@@ -151,7 +151,7 @@ struct FeedRunnerTests {
           required: \(required),
           output: {
             file: "\(file)", lineEnding: "lf",
-            action: { column: "action", add: "A", update: "U", delete: "D" },
+            \(output.contains("action:") ? "" : "action: { column: \"action\", add: \"A\", update: \"U\", delete: \"D\" },")
             \(output)
           },
           \(safety.isEmpty ? "" : "safety: { \(safety) },")

@@ -46,7 +46,8 @@ public struct CSVError: CodedError, Equatable, Sendable {
             return "\(actual) fields where the header has \(expected) at \(place)"
         case .tooFewFields(let expected, let actual):
             return "\(actual) field\(actual == 1 ? "" : "s") where the header has \(expected) at \(place)"
-        case .duplicateHeader(let name): return "duplicate header name `\(name)` at \(place)"
+        case .duplicateHeader(let name):
+            return "duplicate header name `\(name.escapingControlCharacters())` at \(place)"
         case .emptyHeader(let column): return "empty header name (column \(column)) at \(place)"
         case .invalidUTF8: return "invalid UTF-8 at \(place) (set the source encoding if the file is not UTF-8)"
         case .invalidUTF16: return "invalid UTF-16 at \(place)"

@@ -39,7 +39,10 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)" }
+    public var description: String {
+        let text = path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)"
+        return text.escapingControlCharacters()
+    }
 }
 
 /// Configuration or mappings are invalid (exit 78); lists every problem found, not only the first.

@@ -242,13 +242,16 @@ public struct RunReport: Sendable {
             if let gate = t.gate {
                 lines.append("    gate \(gate.text)" + (t.heldDeletes > 0 ? "; \(t.heldDeletes) deletes held" : ""))
             }
-            if let error = t.error { lines.append("    error: \(error)") }
+            if let error = t.error { lines.append("    error: \(error.escapingControlCharacters(keepingLineBreaks: true))") }
             for r in t.rejections.prefix(5) {
-                lines.append("    rejected line \(r.line) (\(r.key.isEmpty ? "no key" : r.key)): \(r.reason)")
+                let key = r.key.isEmpty ? "no key" : r.key.escapingControlCharacters()
+                lines.append("    rejected line \(r.line) (\(key)): \(r.reason.escapingControlCharacters())")
             }
             if t.rejected > 5 { lines.append("    … \(t.rejected - 5) more rejected (see --json)") }
             if t.lookupMisses > 0 {
-                let examples = t.lookupMissList.prefix(3).map { "\($0.column) `\($0.value)` for \($0.key)" }
+                let examples = t.lookupMissList.prefix(3).map {
+                    "\($0.column) `\($0.value)` for \($0.key)".escapingControlCharacters()
+                }
                 lines.append(
                     "    warning: \(t.lookupMisses) lookups found no row"
                         + (examples.isEmpty ? "" : " (e.g. " + examples.joined(separator: "; ") + ")"))
