@@ -386,7 +386,10 @@ struct ConfigTests {
     @Test func targetNamesMustBeUniqueAndSafe() throws {
         let w = try FeedWorkspace()
         try w.write("mappings/ok.json", Self.goodMapping)
-        let names = ["a", "a", "../x", "", "a b", "..", ".", "x/y", "ok.name-1_2", "ok.name-1_2"]
+        let names = [
+            "a", "a", "../x", "", "a b", "..", ".", "x/y", "ok.name-1_2", "ok.name-1_2", ".lock",
+            String(repeating: "x", count: 101), String(repeating: "x", count: 100),
+        ]
         try w.write(
             "dropfeed.json",
             Self.config(
@@ -394,7 +397,7 @@ struct ConfigTests {
                     "{ name: \"\($0)\", mapping: \"mappings/ok.json\", deliver: { directory: \"out\" } }"
                 }))
         let cfg = w.path("dropfeed.json")
-        let unsafe = "use letters, digits, `-`, `_` and `.` only (it names a state folder)"
+        let unsafe = "use letters, digits, `-`, `_` and `.` only, not first `.`, at most 100 (it names a state folder)"
         #expect(
             Self.problems(w) == [
                 Self.p(cfg, "targets[1].name", "duplicate target name `a`"),
@@ -405,6 +408,8 @@ struct ConfigTests {
                 Self.p(cfg, "targets[6].name", unsafe),
                 Self.p(cfg, "targets[7].name", unsafe),
                 Self.p(cfg, "targets[9].name", "duplicate target name `ok.name-1_2`"),
+                Self.p(cfg, "targets[10].name", unsafe),
+                Self.p(cfg, "targets[11].name", unsafe),
             ])
     }
 

@@ -272,6 +272,12 @@ struct MappingTests {
         c("guard on a constant", "value: \"=HYPERLINK()\"", [("a", "")], "'=HYPERLINK()", output: "formulaGuard: true"),
         c("no guard by default", "from: \"a\"", [("a", "=1+1")], "=1+1"),
         c("no guard when false", "from: \"a\"", [("a", "@x")], "@x", output: "formulaGuard: false"),
+        c(
+            "guard except this column", "from: \"a\"", [("a", "+49 30")], "+49 30",
+            output: "formulaGuard: { except: [\"out\"] }"),
+        c(
+            "guard except another column", "from: \"a\"", [("a", "+49 30")], "'+49 30",
+            output: "formulaGuard: { except: [\"id\"] }"),
     ]
 
     @Test(arguments: columnCases)

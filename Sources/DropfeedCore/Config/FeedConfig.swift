@@ -79,7 +79,8 @@ extension FeedConfig {
                     if let name {
                         if !isSafeName(name) {
                             log.add(
-                                "\(path).name", "use letters, digits, `-`, `_` and `.` only (it names a state folder)")
+                                "\(path).name",
+                                "use letters, digits, `-`, `_` and `.` only, not first `.`, at most 100 (it names a state folder)")
                         } else if !names.insert(name).inserted {
                             log.add("\(path).name", "duplicate target name `\(name)`")
                         }
@@ -183,6 +184,11 @@ extension FeedConfig {
         let port = s.integer("port", min: 1, max: 65535) ?? 22
         let user = s.string("user", required: true)
         let remoteDir = s.string("remoteDir") ?? "."
+        if remoteDir.split(separator: "/").contains("..") || remoteDir.unicodeScalars.contains(where: isControl) {
+            log.add(
+                "\(path).sftp.remoteDir",
+                "must name the folder itself: no `..` component and no control characters")
+        }
         let identity = s.string("identityFile").map { absolutePath($0, relativeTo: directory) }
         let passphraseEnv = s.string("passphraseEnv")
         let passwordEnv = s.string("passwordEnv")
@@ -224,13 +230,17 @@ public func absolutePath(_ path: String, relativeTo base: String) -> String {
     return (p as NSString).standardizingPath
 }
 
+/// Whether `name` can name a folder inside the state directory and nothing else: no `/`, no `..`,
+/// no leading `.` (the state directory's own files, `.lock` and `.source.json`, start with one).
 func isSafeName(_ name: String) -> Bool {
-    !name.isEmpty && name != "." && name != ".."
+    !name.isEmpty && !name.hasPrefix(".") && name.utf8.count <= 100
         && name.utf8.allSatisfy {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D
                 || $0 == 0x5F || $0 == 0x2E
         }
 }
+
+private func isControl(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || (0x7F..<0xA0).contains(s.value) }
 
 private func isEnvironmentName(_ name: String) -> Bool {
     !name.isEmpty

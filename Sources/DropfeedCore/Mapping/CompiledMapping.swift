@@ -227,6 +227,7 @@ struct CompiledMapping: @unchecked Sendable {
     func evaluate(_ values: [String], lookup: (String, Int, Int?) -> String?, misses: inout [LookupMiss]) -> Outcome {
         for (position, condition) in conditions where !holds(condition, values[position]) { return .skipped }
         let formulaGuard = mapping.output.formulaGuard
+        let unguarded = mapping.output.formulaGuardExcept
         var out: [String] = []
         out.reserveCapacity(columns.count)
         var failure: String?
@@ -284,7 +285,7 @@ struct CompiledMapping: @unchecked Sendable {
                 }
             }
             for transform in column.transforms { value = apply(transform, to: value) }
-            if formulaGuard { value = guardFormula(value) }
+            if formulaGuard && (unguarded.isEmpty || !unguarded.contains(column.name)) { value = guardFormula(value) }
             out.append(value)
         }
         var key: [String] { keyPositions.map { out[$0] } }

@@ -118,6 +118,9 @@ public struct OutputSpec: Sendable {
     public var deletes: DeletePolicy
     /// Neutralise cells starting with `=` `+` `-` `@` TAB or CR (OWASP CSV injection).
     public var formulaGuard: Bool
+    /// Output columns the formula guard leaves as they are (`formulaGuard: { except: ["phone"] }`):
+    /// a phone number's leading `+` is data the vendor needs.
+    public var formulaGuardExcept: Set<String> = []
     /// Send a header-only delta when nothing changed.
     public var sendEmptyDelta: Bool
     /// Upload a `NAME.sha256` sidecar after each file.

@@ -31,6 +31,9 @@ enum MappingLoader {
             log.add("required", "`\(name)` is not an output column" + suggestion(for: name, in: names))
         }
         if let output {
+            for name in output.formulaGuardExcept.sorted() where !names.contains(name) {
+                log.add("output.formulaGuard.except", "`\(name)` is not an output column" + suggestion(for: name, in: names))
+            }
             if case .set(let values) = output.deletes {
                 for name in values.keys.sorted() where !names.contains(name) {
                     log.add("output.deletes.set.\(name)", "not an output column" + suggestion(for: name, in: names))
@@ -286,7 +289,20 @@ enum MappingLoader {
                 log.add(o.child("deletes"), "must be \"row\", \"omit\" or { set: { column: value } }")
             }
         }
-        let formulaGuard = o.bool("formulaGuard") ?? false
+        var formulaGuard = false
+        var unguarded: [String] = []
+        switch o.node("formulaGuard") {
+        case .bool(let b)?: formulaGuard = b
+        case .object?:
+            if var g = ObjectReader(o.node("formulaGuard"), path: o.child("formulaGuard"), log: log) {
+                formulaGuard = true
+                unguarded = g.stringList("except", required: true) ?? []
+                g.finish()
+            }
+        case let other?:
+            log.add(o.child("formulaGuard"), "expected true, false or { except: [columns] }, found \(other.typeName)")
+        case nil: break
+        }
         var sendEmpty = false
         if let e = o.string("emptyDelta") {
             switch e {
@@ -305,16 +321,21 @@ enum MappingLoader {
         for (k, line) in preamble.enumerated() where line.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
             log.add("\(o.child("preamble"))[\(k)]", "one line each: no line breaks")
         }
-        if let trigger, trigger.isEmpty || trigger.contains("/") {
+        if let trigger,
+            trigger.isEmpty || trigger.contains("/") || trigger.contains("\\")
+                || trigger.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
             log.add(o.child("trigger"), "must be a non-empty suffix without `/`, such as \".done\"")
         }
         o.finish()
         // Returned even when a field had a problem, so the checks against the columns still run
         // (every problem is reported); `load` makes no mapping from it then.
-        return OutputSpec(
+        var spec = OutputSpec(
             fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
             formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger,
             preamble: preamble, encrypt: encrypt)
+        spec.formulaGuardExcept = Set(unguarded)
+        return spec
     }
 
     /// `output.encrypt: { recipientKey, armor?, signWith?, passphraseEnv? }`; key files resolve
@@ -359,6 +380,8 @@ enum MappingLoader {
                 .joined()
             if literal.contains("/") || literal.contains("\\") || file.hasPrefix(".") {
                 log.add(path, "must be a plain file name, not a path")
+            } else if file.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) }) {
+                log.add(path, "must not hold control characters")
             }
         } catch {
             log.add(path, "\(error)")

@@ -93,6 +93,9 @@ public final class SourceTable: @unchecked Sendable {
         let digest = FileDigest(path: source.path)
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { digest.run() }
+        // Also when reading fails: a process that exits while the digest still runs crashes in
+        // libcrypto's exit handlers (exit 139 instead of the error's code).
+        defer { group.wait() }
 
         let targetColumns = Set(lookupTargets.compactMap { index[$0] })
         for column in targetColumns { lookupValues[column] = ValueColumn() }
