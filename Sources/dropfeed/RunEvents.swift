@@ -11,8 +11,9 @@ final class RunEvents: RunObserver, @unchecked Sendable {
     private let lock = NSLock()
     private let drawsProgress: Bool
     private let sourceBytes: Int64?
-    private var phase: String?
-    private var phaseStart = Date()
+    /// The phases under way with their start, innermost last (`plan and write` holds each
+    /// target's `plan` and `write`, which may overlap).
+    private var phases: [(name: String, start: Date)] = []
     private var file: (name: String, size: Int64, start: Date)?
     private var bytesDone: Int64 = 0
     private var bytesPlanned: Int64 = 0
@@ -36,15 +37,14 @@ final class RunEvents: RunObserver, @unchecked Sendable {
 
     func phaseStarted(_ phase: String) {
         lock.lock()
-        self.phase = phase
-        phaseStart = Date()
+        phases.append((phase, Date()))
         lock.unlock()
         draw()
     }
 
     func phaseFinished(_ phase: String, seconds: Double) {
         lock.lock()
-        self.phase = nil
+        if let k = phases.lastIndex(where: { $0.name == phase }) { phases.remove(at: k) }
         lock.unlock()
         clearLine()
         var fields: [(String, JSON)] = [("phase", .string(phase)), ("durationSeconds", .double(rounded(seconds)))]
@@ -95,11 +95,11 @@ final class RunEvents: RunObserver, @unchecked Sendable {
     private func draw() {
         guard drawsProgress else { return }
         lock.lock()
-        guard let phase else {
+        guard let (phase, start) = phases.last else {
             lock.unlock()
             return
         }
-        let elapsed = Date().timeIntervalSince(phaseStart)
+        let elapsed = Date().timeIntervalSince(start)
         var text = "\(phase)… \(String(format: "%.1f", elapsed)) s"
         if phase == "read source", let bytes = sourceBytes {
             text += String(format: " (%.1f MB)", Double(bytes) / 1e6)
