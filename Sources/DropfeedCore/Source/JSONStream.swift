@@ -221,6 +221,18 @@ final class JSONStream {
         }
         var bytes: [UInt8] = []
         while true {
+            // The plain run of bytes up to a quote, an escape or a control character, at once.
+            var end = position
+            while end < buffer.count {
+                let b = buffer[end]
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+                end += 1
+            }
+            if end > position {
+                bytes.append(contentsOf: buffer[position..<end])
+                position = end
+                continue
+            }
             guard let b = try next() else { throw error("a string that does not end") }
             switch b {
             case UInt8(ascii: "\""):

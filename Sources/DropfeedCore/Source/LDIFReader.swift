@@ -17,11 +17,24 @@ final class LDIFReader: SourceRecordReader {
     /// Lowercased column name → positions in `columns` asked for under that name.
     private var wanted: [String: [Int]] = [:]
     private var names = AttributeNames()
+    /// The attribute names met so far, by the hash of their lowercased bytes.
+    private var known: [UInt64: [Name]] = [:]
     private var dnLines: [UInt64: Int] = [:]
-    /// A line read ahead (the start of the next logical line) and its number.
-    private var pending: (ArraySlice<UInt8>, Int)?
+    /// The logical line being read (continuations joined), its first line's number.
+    private var current: [UInt8] = []
+    private var currentNumber = 0
+    private var lowered: [UInt8] = []
     private var sawRecord = false
     private(set) var multiValuedLines: [String: Int] = [:]
+
+    /// An attribute description met in the file.
+    private struct Name {
+        var canonical: [UInt8]
+        var spelling: String
+        var positions: [Int]
+        var kind: Kind
+        enum Kind { case dn, change, version, other }
+    }
 
     init(path: String, displayName: String, columns: [String]) throws {
         lines = try LineReader(path: path, displayName: displayName)
@@ -38,142 +51,154 @@ final class LDIFReader: SourceRecordReader {
         SourceFormatError(file: displayName, line: line, recordLine: record, message)
     }
 
-    /// The next physical line, from the look-ahead first.
-    private func physical() throws -> (ArraySlice<UInt8>, Int)? {
-        if let p = pending {
-            pending = nil
-            return p
-        }
-        guard let line = try lines.next() else { return nil }
-        return (line, lines.lineNumber)
-    }
-
-    /// The next logical line (continuations joined) with its first line's number; blank lines
-    /// come back empty. Comments are skipped.
-    private func logical() throws -> ([UInt8], Int)? {
+    /// Reads the next logical line into `current` (comments skipped); false at the end of the file.
+    private func logical() throws -> Bool {
         while true {
-            guard let (first, number) = try physical() else { return nil }
+            guard let first = try lines.next() else { return false }
+            currentNumber = lines.lineNumber
             if first.first == 0x20 {
-                throw error(number, "a continuation line (starting with a space) with no line before it to continue")
+                throw error(currentNumber, "a continuation line (starting with a space) with no line before it to continue")
             }
-            var joined = [UInt8](first)
-            while let (next, n) = try physical() {
-                if next.first == 0x20 {
-                    joined.append(contentsOf: next.dropFirst())
-                    if joined.count > LineReader.maxLineBytes {
-                        throw error(number, "a value longer than \(LineReader.maxLineBytes >> 20) MiB")
-                    }
-                } else {
-                    pending = (next, n)
-                    break
+            current.removeAll(keepingCapacity: true)
+            current.append(contentsOf: first)
+            while try lines.nextStartsWithSpace() {
+                current.append(contentsOf: try lines.next()!.dropFirst())
+                if current.count > LineReader.maxLineBytes {
+                    throw error(currentNumber, "a value longer than \(LineReader.maxLineBytes >> 20) MiB")
                 }
             }
-            if joined.first == UInt8(ascii: "#") { continue }
-            return (joined, number)
+            if current.first != UInt8(ascii: "#") { return true }
         }
+    }
+
+    /// Skips blank lines; false at the end of the file.
+    private func nextNonBlank() throws -> Bool {
+        while try logical() { if !current.isEmpty { return true } }
+        return false
     }
 
     func next() throws -> SourceRecord? {
-        // Skip blank lines between records.
-        var line: ([UInt8], Int)?
-        repeat { line = try logical() } while line != nil && line!.0.isEmpty
-        guard var (bytes, number) = line else { return nil }
+        guard try nextNonBlank() else { return nil }
         if !sawRecord {
             sawRecord = true
-            if let (name, value, _) = try attribute(bytes, number, record: number), name.lowercased() == "version" {
-                guard value == Array("1".utf8) else {
-                    throw error(number, "unsupported LDIF version `\(String(decoding: value, as: UTF8.self))` (1 is read)")
+            if let (name, range, _) = try attribute(record: currentNumber), name.kind == .version {
+                guard current[range].elementsEqual("1".utf8) else {
+                    throw error(
+                        currentNumber,
+                        "unsupported LDIF version `\(String(decoding: current[range], as: UTF8.self))` (1 is read)")
                 }
-                repeat { line = try logical() } while line != nil && line!.0.isEmpty
-                guard let l = line else { return nil }
-                (bytes, number) = l
+                guard try nextNonBlank() else { return nil }
             }
         }
-        let recordLine = number
+        let recordLine = currentNumber
         var fields = [[UInt8]](repeating: [], count: columns.count)
         var counts = [Int](repeating: 0, count: columns.count)
         var hash = RowHash.seed
         var isFirst = true
+        var decoded: [UInt8] = []
         while true {
-            guard let (name, value, isBase64) = try attribute(bytes, number, record: recordLine) else {
-                throw error(number, record: recordLine, "not an attribute (`name: value`) nor a continuation: `\(preview(bytes))`")
-            }
-            let canonical = name.lowercased()
-            if isFirst {
-                guard canonical == "dn" else {
-                    throw error(
-                        number, "a record without a dn: it starts with `\(name)` (every record starts with `dn: …`)")
-                }
-                try checkDuplicate(value, line: number)
-                isFirst = false
-            } else if canonical == "changetype" || canonical == "control" {
+            guard let (name, range, base64) = try attribute(record: recordLine) else {
+                let shown = String(decoding: current.prefix(60), as: UTF8.self) + (current.count > 60 ? "…" : "")
                 throw error(
-                    number, record: recordLine,
-                    "a change record (`\(name):`): dropfeed reads content records only (an export, not a change log)")
-            } else if canonical == "dn" {
-                throw error(number, record: recordLine, "a second dn in one record (a blank line must separate records)")
+                    currentNumber, record: recordLine, "not an attribute (`name: value`) nor a continuation: `\(shown)`")
             }
-            if !isBase64, !value.isEmpty, String(validating: value, as: UTF8.self) == nil {
-                throw error(number, record: recordLine, "invalid UTF-8 in the value of `\(name)` (write it base64 with `::`)")
+            if base64 {
+                let text = Data(current[range].drop { $0 == 0x20 })
+                guard let data = Data(base64Encoded: text) else {
+                    throw error(currentNumber, record: recordLine, "invalid base64 in the value of `\(name.spelling)`")
+                }
+                decoded = [UInt8](data)
             }
-            guard names.note(name, canonical: canonical) else {
-                throw error(number, record: recordLine, "more than \(AttributeNames.limit) attribute names")
-            }
-            value.withUnsafeBufferPointer { v in
-                canonical.utf8.withContiguousStorageIfAvailable { hash = RowHash.combine(hash, $0) }
-                hash = RowHash.combine(hash, v)
-            }
-            if let positions = wanted[canonical] {
-                for k in positions {
+            try (base64 ? decoded[...] : current[range]).withContiguousStorageIfAvailable { value in
+                try take(name, value, base64: base64, isFirst: isFirst, recordLine: recordLine)
+                name.canonical.withUnsafeBufferPointer { hash = RowHash.combine(hash, $0) }
+                hash = RowHash.combine(hash, value)
+                for k in name.positions {
                     MultiValue.append(value, to: &fields[k], count: &counts[k])
                     if counts[k] == 2 && multiValuedLines[columns[k]] == nil { multiValuedLines[columns[k]] = recordLine }
                 }
             }
-            guard let l = try logical(), !l.0.isEmpty else { break }
-            (bytes, number) = l
+            isFirst = false
+            guard try logical(), !current.isEmpty else { break }
         }
         return SourceRecord(line: recordLine, hash: hash, fields: fields)
     }
 
-    /// `name`, the decoded value and whether it was base64, or nil when the line is not `name:…`.
-    private func attribute(_ line: [UInt8], _ number: Int, record: Int) throws -> (String, [UInt8], Bool)? {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0,
-            isAttributeDescription(line[..<colon])
-        else { return nil }
-        let name = String(decoding: line[..<colon], as: UTF8.self)
-        var rest = line[(colon + 1)...]
-        switch rest.first {
-        case UInt8(ascii: ":"):
-            rest = rest.dropFirst().drop { $0 == 0x20 }
-            guard let data = Data(base64Encoded: Data(rest)) else {
-                throw error(number, record: record, "invalid base64 in the value of `\(name)`")
+    /// The checks on one attribute of a record.
+    private func take(
+        _ name: Name, _ value: UnsafeBufferPointer<UInt8>, base64: Bool, isFirst: Bool, recordLine: Int
+    ) throws {
+        if isFirst {
+            guard name.kind == .dn else {
+                throw error(
+                    currentNumber,
+                    "a record without a dn: it starts with `\(name.spelling)` (every record starts with `dn: …`)")
             }
-            return (name, [UInt8](data), true)
-        case UInt8(ascii: "<"):
+            try checkDuplicate(value, line: currentNumber)
+        } else if name.kind == .change {
             throw error(
-                number, record: record,
-                "a URL value (`\(name):<`): dropfeed reads no other files; put the value in the LDIF (base64 with `::`)")
-        default:
-            return (name, Array(rest.drop { $0 == 0x20 }), false)
+                currentNumber, record: recordLine,
+                "a change record (`\(name.spelling):`): dropfeed reads content records only (an export, not a change log)")
+        } else if name.kind == .dn {
+            throw error(currentNumber, record: recordLine, "a second dn in one record (a blank line must separate records)")
+        }
+        if !base64, value.contains(where: { $0 >= 0x80 }), String(validating: value, as: UTF8.self) == nil {
+            throw error(
+                currentNumber, record: recordLine, "invalid UTF-8 in the value of `\(name.spelling)` (write it base64 with `::`)")
         }
     }
 
-    /// An attribute type (a name or an OID) with options (`;lang-de`).
-    private func isAttributeDescription(_ bytes: ArraySlice<UInt8>) -> Bool {
-        var first = true
-        for b in bytes {
+    /// The attribute of `current`: its name, where its value is in `current` (after `:` and the
+    /// spaces, or the base64 text after `::`) and whether it is base64; nil when the line is not
+    /// `name:…`.
+    private func attribute(record: Int) throws -> (Name, Range<Int>, Bool)? {
+        guard let colon = current.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return nil }
+        lowered.removeAll(keepingCapacity: true)
+        for k in 0..<colon {
+            let b = current[k]
             let letter = (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
             let digit = b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")
-            if first && !letter && !digit { return false }
-            if !letter && !digit && b != UInt8(ascii: "-") && b != UInt8(ascii: ";") && b != UInt8(ascii: ".") {
-                return false
-            }
-            first = false
+            guard letter || digit || (k > 0 && (b == UInt8(ascii: "-") || b == UInt8(ascii: ";") || b == UInt8(ascii: ".")))
+            else { return nil }
+            lowered.append(letter ? b | 0x20 : b)
         }
-        return true
+        let name = try lookupName(colon: colon, record: record)
+        var start = colon + 1
+        switch start < current.count ? current[start] : 0 {
+        case UInt8(ascii: ":"):
+            return (name, (start + 1)..<current.count, true)
+        case UInt8(ascii: "<"):
+            throw error(
+                currentNumber, record: record,
+                "a URL value (`\(name.spelling):<`): dropfeed reads no other files; put the value in the LDIF (base64 with `::`)")
+        default:
+            while start < current.count && current[start] == 0x20 { start += 1 }
+            return (name, start..<current.count, false)
+        }
     }
 
-    private func checkDuplicate(_ dn: [UInt8], line: Int) throws {
+    /// The `Name` of the lowercased bytes in `lowered` (its spelling: `current[..<colon]`).
+    private func lookupName(colon: Int, record: Int) throws -> Name {
+        let hash = lowered.withUnsafeBufferPointer { RowHash.combine(RowHash.seed, $0) }
+        if let found = known[hash]?.first(where: { $0.canonical == lowered }) { return found }
+        let canonical = String(decoding: lowered, as: UTF8.self)
+        let spelling = String(decoding: current[..<colon], as: UTF8.self)
+        guard names.note(spelling, canonical: canonical) else {
+            throw error(currentNumber, record: record, "more than \(AttributeNames.limit) attribute names")
+        }
+        let kind: Name.Kind
+        switch canonical {
+        case "dn": kind = .dn
+        case "changetype", "control": kind = .change
+        case "version": kind = .version
+        default: kind = .other
+        }
+        let name = Name(canonical: lowered, spelling: spelling, positions: wanted[canonical] ?? [], kind: kind)
+        known[hash, default: []].append(name)
+        return name
+    }
+
+    private func checkDuplicate(_ dn: UnsafeBufferPointer<UInt8>, line: Int) throws {
         let text = String(decoding: dn, as: UTF8.self)
         var normalized = DistinguishedName.normalize(text)
         let hash = normalized.withUTF8 { RowHash.combine(RowHash.seed, $0) }
@@ -181,10 +206,5 @@ final class LDIFReader: SourceRecordReader {
             throw error(line, "duplicate dn `\(text)` (also at line \(first))")
         }
         dnLines[hash] = line
-    }
-
-    private func preview(_ bytes: [UInt8]) -> String {
-        let text = String(decoding: bytes.prefix(60), as: UTF8.self)
-        return bytes.count > 60 ? text + "…" : text
     }
 }

@@ -13,10 +13,15 @@ final class LineReader {
     /// A line longer than this is refused (a folded LDIF value is many lines, each short).
     static let maxLineBytes = 64 << 20
 
+    private let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: LineReader.chunkSize)
+    private static let chunkSize = 1 << 20
+
     init(path: String, displayName: String) throws {
         file = try FileByteSource(path: path)
         self.displayName = displayName
     }
+
+    deinit { chunk.deallocate() }
 
     /// The next line, or nil at the end of the file (a last line without LF counts).
     func next() throws -> ArraySlice<UInt8>? {
@@ -43,6 +48,15 @@ final class LineReader {
         }
     }
 
+    /// Whether the next line starts with a space (a continuation line); nothing is consumed.
+    func nextStartsWithSpace() throws -> Bool {
+        while position == buffer.count {
+            if atEnd { return false }
+            try fill()
+        }
+        return buffer[position] == 0x20
+    }
+
     private func fill() throws {
         if position > 0 {
             buffer.removeSubrange(0..<position)
@@ -52,15 +66,8 @@ final class LineReader {
             throw SourceFormatError(
                 file: displayName, line: lineNumber + 1, "a line longer than \(LineReader.maxLineBytes >> 20) MiB")
         }
-        let chunk = 1 << 20
-        let old = buffer.count
-        buffer.reserveCapacity(old + chunk)
-        var n = 0
-        buffer.append(contentsOf: repeatElement(0, count: chunk))
-        try buffer.withUnsafeMutableBufferPointer { all in
-            n = try file.read(into: all.baseAddress! + old, capacity: chunk)
-        }
-        buffer.removeLast(chunk - n)
+        let n = try file.read(into: chunk, capacity: LineReader.chunkSize)
+        buffer.append(contentsOf: UnsafeBufferPointer(start: chunk, count: n))
         if n == 0 { atEnd = true }
     }
 }
