@@ -118,6 +118,9 @@ final class LDIFReader: SourceRecordReader {
                     if counts[k] == 2 && multiValuedLines[columns[k]] == nil { multiValuedLines[columns[k]] = recordLine }
                 }
             }
+            if name.kind == .version, !names.note(name.spelling, canonical: "version") {
+                throw error(currentNumber, record: recordLine, "more than \(AttributeNames.limit) attribute names")
+            }
             isFirst = false
             guard try logical(), !current.isEmpty else { break }
         }
@@ -183,15 +186,16 @@ final class LDIFReader: SourceRecordReader {
         if let found = known[hash]?.first(where: { $0.canonical == lowered }) { return found }
         let canonical = String(decoding: lowered, as: UTF8.self)
         let spelling = String(decoding: current[..<colon], as: UTF8.self)
-        guard names.note(spelling, canonical: canonical) else {
-            throw error(currentNumber, record: record, "more than \(AttributeNames.limit) attribute names")
-        }
         let kind: Name.Kind
         switch canonical {
         case "dn": kind = .dn
         case "changetype", "control": kind = .change
         case "version": kind = .version
         default: kind = .other
+        }
+        // `version: 1` before the first record is not a column; inside a record it is.
+        if kind != .version, !names.note(spelling, canonical: canonical) {
+            throw error(currentNumber, record: record, "more than \(AttributeNames.limit) attribute names")
         }
         let name = Name(canonical: lowered, spelling: spelling, positions: wanted[canonical] ?? [], kind: kind)
         known[hash, default: []].append(name)
