@@ -15,6 +15,9 @@ struct FileWriter {
 
     /// Reads the rows a plan refers to, in the columns of its mapping.
     final class Rows {
+        /// The most segment bytes a target's writer maps into memory (beyond, it reads rows with
+        /// `pread`, so that a large export's peak memory does not grow with its segments).
+        static let mapLimit = 512 << 20
         let plan: TargetPlan
         private let previousReader: RowReader?
         private let mappedReader: RowReader?
@@ -24,8 +27,15 @@ struct FileWriter {
 
         init(_ plan: TargetPlan) {
             self.plan = plan
-            previousReader = plan.previous?.rowReader()
-            mappedReader = plan.segment.map { RowReader(files: [$0], target: plan.target.name) }
+            // A full file, or a first delivery, reads nearly every row in key order: from segments
+            // mapped into memory when they are small enough, else row by row.
+            let readsEveryRow = plan.previous == nil || plan.target.mapping.output.mode != .delta
+            let segments = (plan.previous?.segments ?? []) + (plan.segment.map { [$0] } ?? [])
+            let mapUpTo = readsEveryRow && segments.reduce(0, { $0 + $1.size }) <= Rows.mapLimit ? Int.max : 0
+            previousReader = plan.previous.map {
+                RowReader(files: $0.segments, target: plan.target.name, mapUpTo: mapUpTo)
+            }
+            mappedReader = plan.segment.map { RowReader(files: [$0], target: plan.target.name, mapUpTo: mapUpTo) }
             let old = plan.previous?.meta.columns ?? []
             project = projection(from: old, to: plan.target.mapping.columnNames)
             sameColumns = old == plan.target.mapping.columnNames
