@@ -61,11 +61,15 @@ struct LDIFReaderTests {
             needed: ["dn", "cn", "cn;lang-de", "sn", "description", "memberOf", "l", "jpegPhoto", "manager"], in: w)
         #expect(table.rowCount == 3)
         #expect((0..<3).map(table.line(of:)) == [6, 23, 37])
-        func value(_ row: Int, _ column: String) -> String { table.string(row: row, column: table.columnIndex[column]!) }
+        func value(_ row: Int, _ column: String) -> String {
+            table.string(row: row, column: table.columnIndex[column]!)
+        }
         #expect(value(0, "uid") == "ada")
         #expect(value(0, "dn") == "uid=ada,ou=People,dc=northwind,dc=example")
         #expect(value(0, "cn;lang-de") == "Ada Lovelace (de)")
-        #expect(value(0, "description") == "A long description that an exporter folds at seventy-six columns, so it continues here.")
+        #expect(
+            value(0, "description")
+                == "A long description that an exporter folds at seventy-six columns, so it continues here.")
         #expect(
             MultiValue.split(value(0, "memberOf")) == [
                 "cn=staff,ou=Groups,dc=northwind,dc=example", "cn=engineering,ou=Groups,dc=northwind,dc=example",
@@ -76,7 +80,8 @@ struct LDIFReaderTests {
         #expect(value(1, "dn") == "uid=zoe,ou=People,dc=northwind,dc=example")
         #expect(value(1, "l") == "Ærøskøbing, Dänemark")
         #expect(MultiValue.isBinary(value(1, "jpegPhoto")))
-        #expect(MultiValue.binaryBytes(value(1, "jpegPhoto")) == [0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46])
+        #expect(
+            MultiValue.binaryBytes(value(1, "jpegPhoto")) == [0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46])
         // Attribute names match without regard to case (`UID`, `CN`).
         #expect(value(2, "uid") == "grace")
         #expect(value(2, "cn") == "Grace Hopper")

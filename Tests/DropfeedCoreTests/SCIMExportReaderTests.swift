@@ -99,7 +99,8 @@ struct SCIMExportReaderTests {
         let w = try FeedWorkspace()
         let path = try w.write("page.json", scimListResponse)
         // The three resources, one per line, through an independent JSON reader.
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         let lines = try (object["Resources"] as! [Any]).map {
             String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self)
         }
@@ -126,18 +127,29 @@ struct SCIMExportReaderTests {
 
     @Test func unknownPathsAreProblemsWithASuggestion() throws {
         #expect {
-            _ = try Self.map(scimListResponse, columns: [#"name: "id", from: "userName""#, #"name: "g", from: "name.givenNam""#])
+            _ = try Self.map(
+                scimListResponse, columns: [#"name: "id", from: "userName""#, #"name: "g", from: "name.givenNam""#])
         } throws: { "\($0)".contains("no source column `name.givenNam` (did you mean `name.givenName`?)") }
         #expect {
-            _ = try Self.map(scimListResponse, columns: [#"name: "id", from: "userName""#, #"name: "g", from: "emails[type eq work].value""#])
+            _ = try Self.map(
+                scimListResponse,
+                columns: [#"name: "id", from: "userName""#, #"name: "g", from: "emails[type eq work].value""#])
         } throws: { "\($0)".contains("the filter value `work` must be quoted") }
     }
 
     @Test(arguments: [
-        (#"{"Resources": [ {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "Staff"} ]}"#,
-         "source.scim:1: not a User resource (its schemas are `urn:ietf:params:scim:schemas:core:2.0:group`)"),
-        ("{\"Resources\": [\n {\"userName\": \"a\"},\n {\"userName\": \"b\" \"x\": 1}\n]}", "source.scim:3: expected `,` or `}`, found `\"`"),
-        ("{\"userName\": \"a\"}\n{\"userName\": \"b\", \"userName\": \"c\"}\n", "source.scim:2: the key `userName` is written twice in one object"),
+        (
+            #"{"Resources": [ {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "Staff"} ]}"#,
+            "source.scim:1: not a User resource (its schemas are `urn:ietf:params:scim:schemas:core:2.0:group`)"
+        ),
+        (
+            "{\"Resources\": [\n {\"userName\": \"a\"},\n {\"userName\": \"b\" \"x\": 1}\n]}",
+            "source.scim:3: expected `,` or `}`, found `\"`"
+        ),
+        (
+            "{\"userName\": \"a\"}\n{\"userName\": \"b\", \"userName\": \"c\"}\n",
+            "source.scim:2: the key `userName` is written twice in one object"
+        ),
         ("{\"Resources\": []}\n{\"userName\": \"a\"}\n", "source.scim:2: more after the ListResponse"),
         ("[{\"userName\": \"a\"}]", "source.scim:1: not a SCIM export"),
         ("{\"userName\": \"a\"}\n{\"userName\": \"b\n\"}", "source.scim:2: a control character inside a string"),

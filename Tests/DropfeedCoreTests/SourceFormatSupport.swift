@@ -47,7 +47,8 @@ enum SourceFormatHarness {
         guard problems.isEmpty else { throw MappingHarness.LoadFailure(problems: problems) }
         let compiled = CompiledMapping(mapping, table: table)
         var misses: [LookupMiss] = []
-        let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by) }
+        let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by)
+        }
         let results = (0..<table.rowCount).map { row -> Mapped in
             switch compiled.evaluate(table.strings(row: row), lookup: lookup, misses: &misses) {
             case .skipped: return .skipped
@@ -99,11 +100,17 @@ struct SourceFormatConfigTests {
 
     @Test func unknownFormatsAndCSVSettingsOnJSONAreProblems() throws {
         guard case .failure(let e) = try Self.load(#"format: "xml""#) else { Issue.record("xml accepted"); return }
-        #expect(e.problems.map(\.description).contains { $0.contains(#"source.format: must be one of "csv", "ldif", "csvde", "scim", found "xml""#) })
+        #expect(
+            e.problems.map(\.description).contains {
+                $0.contains(#"source.format: must be one of "csv", "ldif", "csvde", "scim", found "xml""#)
+            })
         guard case .failure(let e2) = try Self.load(#"format: "scim", encoding: "windows-1252""#) else {
             Issue.record("encoding accepted for scim")
             return
         }
-        #expect(e2.problems.map(\.description).contains { $0.contains("source.encoding: only for the csv and csvde formats (scim is UTF-8)") })
+        #expect(
+            e2.problems.map(\.description).contains {
+                $0.contains("source.encoding: only for the csv and csvde formats (scim is UTF-8)")
+            })
     }
 }

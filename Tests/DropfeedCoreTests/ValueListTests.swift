@@ -7,7 +7,8 @@ import Testing
 struct ValueListTests {
     static func run(_ columns: [String], extra: String = "") throws -> (results: [Mapped], misses: [LookupMiss]) {
         try SourceFormatHarness.run(
-            SourceFormatHarness.mapping(#"name: "id", from: "uid""# , extra: extra, more: columns), source: directoryLDIF,
+            SourceFormatHarness.mapping(#"name: "id", from: "uid""#, extra: extra, more: columns),
+            source: directoryLDIF,
             format: .ldif, key: ["uid"])
     }
 
@@ -26,7 +27,9 @@ struct ValueListTests {
             try Self.values(#"name: "groups", from: "memberOf", dnPart: "CN", join: "; ""#) == [
                 "staff; engineering; vpn", "staff", "",
             ])
-        #expect(try Self.values(#"name: "g", from: "memberOf", first: true"#)[0] == "cn=staff,ou=Groups,dc=northwind,dc=example")
+        #expect(
+            try Self.values(#"name: "g", from: "memberOf", first: true"#)[0]
+                == "cn=staff,ou=Groups,dc=northwind,dc=example")
         #expect(try Self.values(#"name: "g", from: "memberOf", dnPart: "cn", index: 1"#) == ["engineering", "", ""])
         #expect(try Self.values(#"name: "g", from: "memberOf", dnPart: "cn", index: -1"#) == ["vpn", "staff", ""])
         #expect(try Self.values(#"name: "g", from: "objectClass", index: 5"#) == ["", "", ""])
@@ -37,10 +40,12 @@ struct ValueListTests {
             try Self.values(#"name: "g", from: "memberOf", where: { contains: "ou=Access" }, dnPart: "CN", join: ",""#)
                 == ["vpn", "", ""])
         #expect(
-            try Self.values(#"name: "g", from: "memberOf", where: { notContains: "ou=Access" }, dnPart: "CN", join: "|""#)
+            try Self.values(
+                #"name: "g", from: "memberOf", where: { notContains: "ou=Access" }, dnPart: "CN", join: "|""#)
                 == ["staff|engineering", "staff", ""])
         #expect(
-            try Self.values(#"name: "g", from: "memberOf", where: { matches: "^cn=(eng|vpn)" }, dnPart: "CN", join: "+""#)
+            try Self.values(
+                #"name: "g", from: "memberOf", where: { matches: "^cn=(eng|vpn)" }, dnPart: "CN", join: "+""#)
                 == ["engineering+vpn", "", ""])
         // A `where` leaving one value needs no pick.
         #expect(
@@ -81,16 +86,27 @@ struct ValueListTests {
     @Test func lookupThroughADN() throws {
         // `manager` is a DN; the DN of Grace's manager is spelled differently from Ada's `dn` line.
         let (results, misses) = try Self.run([#"name: "m", from: "manager", lookup: "mail", lookupBy: "dn""#])
-        #expect(results == [.row(["ada", ""]), .row(["zoe", "ada@northwind.example"]), .row(["grace", "ada@northwind.example"])])
+        #expect(
+            results == [
+                .row(["ada", ""]), .row(["zoe", "ada@northwind.example"]), .row(["grace", "ada@northwind.example"]),
+            ])
         #expect(misses.isEmpty)
         // Through the key, a DN finds nothing: the key is `uid`.
         let (_, keyMisses) = try Self.run([#"name: "m", from: "manager", lookup: "mail""#])
-        #expect(keyMisses.map(\.value) == ["uid=ada,ou=People,dc=northwind,dc=example", "uid=ADA,ou=people,dc=Northwind,dc=example"])
+        #expect(
+            keyMisses.map(\.value) == [
+                "uid=ada,ou=People,dc=northwind,dc=example", "uid=ADA,ou=people,dc=Northwind,dc=example",
+            ])
     }
 
     @Test func lookupPerValueThenJoin() throws {
-        let (results, _) = try Self.run([#"name: "m", from: "employeeNumber", lookup: "cn", lookupBy: "employeeNumber", join: "/""#])
-        #expect(results.map { if case .row(let v) = $0 { return v[1] } else { return "?" } } == ["Ada Lovelace", "Zoë Müller", "Grace Hopper"])
+        let (results, _) = try Self.run([
+            #"name: "m", from: "employeeNumber", lookup: "cn", lookupBy: "employeeNumber", join: "/""#
+        ])
+        #expect(
+            results.map { if case .row(let v) = $0 { return v[1] } else { return "?" } } == [
+                "Ada Lovelace", "Zoë Müller", "Grace Hopper",
+            ])
     }
 
     @Test func binaryValuesOnlyThroughEncode() throws {
@@ -124,7 +140,8 @@ struct ValueListTests {
         let w = try FeedWorkspace()
         #expect {
             _ = try MappingHarness.load(
-                MappingHarness.oneColumn(#"from: "a", first: true, join: ",", where: { contains: "x", matches: "y" }, lookupBy: "dn""#),
+                MappingHarness.oneColumn(
+                    #"from: "a", first: true, join: ",", where: { contains: "x", matches: "y" }, lookupBy: "dn""#),
                 in: w)
         } throws: { error in
             let text = "\(error)"

@@ -10,35 +10,35 @@ import Testing
     /// What every format's feed delivers on day 1 (the same six people).
     static let expected: [String: String] = [
         "ldif": """
-            username,email,display_name,display_name_de,department,manager_email,manager_uid,groups,vpn
-            ada,ada@northwind.example,Ada Lovelace,,Engineering,,,staff|engineering|vpn,yes
-            amara,amara@northwind.example,Amara Okafor,,Sales,ada@northwind.example,ada,staff|sales,no
-            grace,grace@northwind.example,Grace Hopper,,Research,ada@northwind.example,ada,staff|research|vpn,yes
-            hiro,hiro@northwind.example,Hiroshi Tanaka,,Sales,amara@northwind.example,amara,staff,no
-            linus,linus@northwind.example,Linus Ødegård,,Research,grace@northwind.example,grace,staff|research,no
-            zoe,zoe@northwind.example,Zoë Müller,Zoë Müller (Entwicklung),Engineering,ada@northwind.example,ada,staff|engineering,no
+        username,email,display_name,display_name_de,department,manager_email,manager_uid,groups,vpn
+        ada,ada@northwind.example,Ada Lovelace,,Engineering,,,staff|engineering|vpn,yes
+        amara,amara@northwind.example,Amara Okafor,,Sales,ada@northwind.example,ada,staff|sales,no
+        grace,grace@northwind.example,Grace Hopper,,Research,ada@northwind.example,ada,staff|research|vpn,yes
+        hiro,hiro@northwind.example,Hiroshi Tanaka,,Sales,amara@northwind.example,amara,staff,no
+        linus,linus@northwind.example,Linus Ødegård,,Research,grace@northwind.example,grace,staff|research,no
+        zoe,zoe@northwind.example,Zoë Müller,Zoë Müller (Entwicklung),Engineering,ada@northwind.example,ada,staff|engineering,no
 
-            """,
+        """,
         "csvde": """
-            username,email,display_name,department,manager_email,manager_name,groups,guid
-            ada,ada@northwind.example,Ada Lovelace,Engineering,,,Staff|Engineering|Vpn,000b16212c37424d58636e79848f9aa5
-            amara,amara@northwind.example,Amara Okafor,Sales,ada@northwind.example,Ada Lovelace,Staff|Sales,949faab5c0cbd6e1ecf7020d18232e39
-            grace,grace@northwind.example,Grace Hopper,Research,ada@northwind.example,Ada Lovelace,Staff|Research|Vpn,4a55606b76818c97a2adb8c3ced9e4ef
-            hiro,hiro@northwind.example,Hiroshi Tanaka,Sales,amara@northwind.example,Amara Okafor,Staff,b9c4cfdae5f0fb06111c27323d48535e
-            linus,linus@northwind.example,Linus Ødegård,Research,grace@northwind.example,Grace Hopper,Staff|Research,6f7a85909ba6b1bcc7d2dde8f3fe0914
-            zoe,zoe@northwind.example,Zoë Müller,Engineering,ada@northwind.example,Ada Lovelace,Staff|Engineering,25303b46515c67727d88939ea9b4bfca
+        username,email,display_name,department,manager_email,manager_name,groups,guid
+        ada,ada@northwind.example,Ada Lovelace,Engineering,,,Staff|Engineering|Vpn,000b16212c37424d58636e79848f9aa5
+        amara,amara@northwind.example,Amara Okafor,Sales,ada@northwind.example,Ada Lovelace,Staff|Sales,949faab5c0cbd6e1ecf7020d18232e39
+        grace,grace@northwind.example,Grace Hopper,Research,ada@northwind.example,Ada Lovelace,Staff|Research|Vpn,4a55606b76818c97a2adb8c3ced9e4ef
+        hiro,hiro@northwind.example,Hiroshi Tanaka,Sales,amara@northwind.example,Amara Okafor,Staff,b9c4cfdae5f0fb06111c27323d48535e
+        linus,linus@northwind.example,Linus Ødegård,Research,grace@northwind.example,Grace Hopper,Staff|Research,6f7a85909ba6b1bcc7d2dde8f3fe0914
+        zoe,zoe@northwind.example,Zoë Müller,Engineering,ada@northwind.example,Ada Lovelace,Staff|Engineering,25303b46515c67727d88939ea9b4bfca
 
-            """,
+        """,
         "scim": """
-            username,email,display_name,employee_number,department,manager_email,home_email,status
-            ada@northwind.example,ada@northwind.example,Ada Lovelace,1001,Engineering,,ada@home.example,active
-            amara@northwind.example,amara@northwind.example,Amara Okafor,1005,Sales,ada@northwind.example,amara@home.example,active
-            grace@northwind.example,grace@northwind.example,Grace Hopper,1003,Research,ada@northwind.example,grace@home.example,active
-            hiro@northwind.example,hiro@northwind.example,Hiroshi Tanaka,1006,Sales,amara@northwind.example,hiro@home.example,suspended
-            linus@northwind.example,linus@northwind.example,Linus Ødegård,1004,Research,grace@northwind.example,linus@home.example,active
-            zoe@northwind.example,zoe@northwind.example,Zoë Müller,1002,Engineering,ada@northwind.example,zoe@home.example,active
+        username,email,display_name,employee_number,department,manager_email,home_email,status
+        ada@northwind.example,ada@northwind.example,Ada Lovelace,1001,Engineering,,ada@home.example,active
+        amara@northwind.example,amara@northwind.example,Amara Okafor,1005,Sales,ada@northwind.example,amara@home.example,active
+        grace@northwind.example,grace@northwind.example,Grace Hopper,1003,Research,ada@northwind.example,grace@home.example,active
+        hiro@northwind.example,hiro@northwind.example,Hiroshi Tanaka,1006,Sales,amara@northwind.example,hiro@home.example,suspended
+        linus@northwind.example,linus@northwind.example,Linus Ødegård,1004,Research,grace@northwind.example,linus@home.example,active
+        zoe@northwind.example,zoe@northwind.example,Zoë Müller,1002,Engineering,ada@northwind.example,zoe@home.example,active
 
-            """,
+        """,
     ]
 
     static let exports = ["ldif": "directory.ldif", "csvde": "directory-csvde.csv", "scim": "users.scim.json"]
@@ -93,11 +93,16 @@ import Testing
             case "ldif":
                 #expect((t2.adds, t2.updates, t2.deletes, t2.unchanged) == (0, 1, 0, 5))
                 let file = try String(contentsOf: outbox.appendingPathComponent(t2.files[0].name), encoding: .utf8)
-                #expect(file.contains("hiro,hiro@northwind.example,Hiroshi Tanaka,,Sales,amara@northwind.example,amara,vpn|staff,yes\n"))
+                #expect(
+                    file.contains(
+                        "hiro,hiro@northwind.example,Hiroshi Tanaka,,Sales,amara@northwind.example,amara,vpn|staff,yes\n"
+                    ))
             case "csvde":
                 #expect((t2.adds, t2.updates, t2.deletes, t2.unchanged) == (0, 1, 0, 5))
                 let file = try String(contentsOf: outbox.appendingPathComponent(t2.files[0].name), encoding: .utf8)
-                #expect(file.contains("zoe,zoe@northwind.example,Zoë Müller,Engineering,grace@northwind.example,Grace Hopper,"))
+                #expect(
+                    file.contains(
+                        "zoe,zoe@northwind.example,Zoë Müller,Engineering,grace@northwind.example,Grace Hopper,"))
             default:
                 // The same users as JSON Lines: nothing changed.
                 #expect(second.source.rows == 6)
@@ -107,15 +112,21 @@ import Testing
     }
 
     @Test(arguments: [
-        ("ldif", "dn: uid=hiro,ou=Sales,ou=People,dc=northwind,dc=example\n",
-         "dn: uid=hiro,ou=Sales,ou=People,dc=northwind,dc=example\nchangetype: modify\n",
-         "directory.ldif:85: a change record (`changetype:`)"),
+        (
+            "ldif", "dn: uid=hiro,ou=Sales,ou=People,dc=northwind,dc=example\n",
+            "dn: uid=hiro,ou=Sales,ou=People,dc=northwind,dc=example\nchangetype: modify\n",
+            "directory.ldif:85: a change record (`changetype:`)"
+        ),
         ("ldif", "uid: grace\n", "uid: grace\nthis is not an attribute\n", "directory.ldif:41: not an attribute"),
-        ("csvde", "\"CN=Hiroshi Tanaka,OU=Sales,OU=Staff,DC=northwind,DC=example\"",
-         "\"cn=ada lovelace, ou=Engineering,OU=Staff,DC=northwind,DC=example\"",
-         "directory-csvde.csv:7: duplicate DN `cn=ada lovelace, ou=Engineering,OU=Staff,DC=northwind,DC=example` (also at line 2)"),
-        ("scim", "\"userName\": \"grace@northwind.example\",", "\"userName\": \"grace@northwind.example\"",
-         "users.scim.json:"),
+        (
+            "csvde", "\"CN=Hiroshi Tanaka,OU=Sales,OU=Staff,DC=northwind,DC=example\"",
+            "\"cn=ada lovelace, ou=Engineering,OU=Staff,DC=northwind,DC=example\"",
+            "directory-csvde.csv:7: duplicate DN `cn=ada lovelace, ou=Engineering,OU=Staff,DC=northwind,DC=example` (also at line 2)"
+        ),
+        (
+            "scim", "\"userName\": \"grace@northwind.example\",", "\"userName\": \"grace@northwind.example\"",
+            "users.scim.json:"
+        ),
     ])
     func aBrokenExportIsRefusedWithItsLineAndNothingIsDelivered(
         _ format: String, _ original: String, _ replacement: String, _ message: String
@@ -132,7 +143,9 @@ import Testing
     @Test func validateNamesAPlainReferenceToAMultiValuedAttribute() throws {
         try FeedWorkspace.with { ws in
             try ws.edit("directory/team-directory.ldif.json") {
-                $0.replacingExactly(#"{ name: "groups", from: "memberOf", dnPart: "cn", join: "|" },"#, with: #"{ name: "groups", from: "memberOf" },"#)
+                $0.replacingExactly(
+                    #"{ name: "groups", from: "memberOf", dnPart: "cn", join: "|" },"#,
+                    with: #"{ name: "groups", from: "memberOf" },"#)
             }
             let v = try ws.run(["validate"], config: "directory/dropfeed.ldif.json")
             #expect(v.exitCode == 78, "\(v.stdout)\(v.stderr)")

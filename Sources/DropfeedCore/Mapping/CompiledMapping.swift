@@ -134,7 +134,8 @@ struct CompiledMapping: @unchecked Sendable {
                     out.append(
                         ConfigProblem(
                             file: mapping.file, path: "columns[\(k)]",
-                            message: "`\(name)` has several values (as in the record at line \(multiValued[name]!) of the "
+                            message:
+                                "`\(name)` has several values (as in the record at line \(multiValued[name]!) of the "
                                 + "source): say which with join, first, index or where"))
                 }
             }

@@ -125,7 +125,9 @@ func readValueListOps(_ c: inout ObjectReader, path: String, log: ProblemLog) ->
             if let t = w.string("notContains") { filters.append(.notContains(t)) }
             if let t = w.string("startsWith") { filters.append(.startsWith(t)) }
             if let regex = w.string("matches") {
-                do { filters.append(.matches(try Pattern(regex))) } catch { log.add("\(path).where.matches", "\(error)") }
+                do { filters.append(.matches(try Pattern(regex))) } catch {
+                    log.add("\(path).where.matches", "\(error)")
+                }
             }
             w.finish()
             if filters.count == 1 {

@@ -42,7 +42,8 @@ final class CSVDEReader: SourceRecordReader {
         let normalized = DistinguishedName.normalize(dn)
         let dnHash = normalized.utf8.withContiguousStorageIfAvailable { RowHash.combine(RowHash.seed, $0) } ?? 0
         if let first = dnLines[dnHash] {
-            throw SourceFormatError(file: displayName, line: record.line, "duplicate DN `\(dn)` (also at line \(first))")
+            throw SourceFormatError(
+                file: displayName, line: record.line, "duplicate DN `\(dn)` (also at line \(first))")
         }
         if dn.isEmpty { throw SourceFormatError(file: displayName, line: record.line, "a record with an empty DN") }
         dnLines[dnHash] = record.line
@@ -53,9 +54,12 @@ final class CSVDEReader: SourceRecordReader {
             var count = 0
             if let position, !record.isEmpty(position) {
                 let text = position == dnPosition ? dn : record.string(position)
-                let parts = position == dnPosition ? [Substring(text)] : text.split(separator: ";", omittingEmptySubsequences: false)
+                let parts =
+                    position == dnPosition
+                    ? [Substring(text)] : text.split(separator: ";", omittingEmptySubsequences: false)
                 for part in parts {
-                    MultiValue.append(try decode(part, line: record.line, column: reader.header[position]), to: &field, count: &count)
+                    MultiValue.append(
+                        try decode(part, line: record.line, column: reader.header[position]), to: &field, count: &count)
                 }
                 if count > 1 && multiValuedLines[columns[k]] == nil { multiValuedLines[columns[k]] = record.line }
             }
@@ -77,7 +81,8 @@ final class CSVDEReader: SourceRecordReader {
         var high: UInt8?
         for d in digits {
             guard let v = hexValue(d) else {
-                throw SourceFormatError(file: displayName, line: line, "invalid hex value in `\(column)`: `\(value.prefix(40))`")
+                throw SourceFormatError(
+                    file: displayName, line: line, "invalid hex value in `\(column)`: `\(value.prefix(40))`")
             }
             if let h = high {
                 out.append(h << 4 | v)

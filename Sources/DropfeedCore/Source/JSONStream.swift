@@ -154,7 +154,9 @@ final class JSONStream {
             while true {
                 let keyLine = line
                 let key = try string()
-                guard names.insert(key).inserted else { throw error("the key `\(key)` is written twice in one object", line: keyLine) }
+                guard names.insert(key).inserted else {
+                    throw error("the key `\(key)` is written twice in one object", line: keyLine)
+                }
                 try expect(UInt8(ascii: ":"), "`:` after a key")
                 members.append((key, try value(depth: depth + 1)))
                 if try endOfList(UInt8(ascii: "}")) { return .object(members) }
@@ -201,14 +203,16 @@ final class JSONStream {
     private func number() throws -> String {
         var text: [UInt8] = []
         while let b = try peek(),
-            b == UInt8(ascii: "-") || b == UInt8(ascii: "+") || b == UInt8(ascii: ".") || (b | 0x20) == UInt8(ascii: "e")
+            b == UInt8(ascii: "-") || b == UInt8(ascii: "+") || b == UInt8(ascii: ".")
+                || (b | 0x20) == UInt8(ascii: "e")
                 || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
         {
             text.append(b)
             try next()
         }
         let s = String(decoding: text, as: UTF8.self)
-        guard s.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil else {
+        guard s.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil
+        else {
             throw error("`\(s)` is not a JSON number")
         }
         return s
@@ -254,7 +258,9 @@ final class JSONStream {
                             throw error("a lone UTF-16 surrogate in a \\u escape")
                         }
                         let low = try hex4()
-                        guard low >= 0xDC00 && low < 0xE000 else { throw error("a lone UTF-16 surrogate in a \\u escape") }
+                        guard low >= 0xDC00 && low < 0xE000 else {
+                            throw error("a lone UTF-16 surrogate in a \\u escape")
+                        }
                         unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
                     } else if unit >= 0xDC00 && unit < 0xE000 {
                         throw error("a lone UTF-16 surrogate in a \\u escape")
@@ -263,7 +269,8 @@ final class JSONStream {
                 default: throw error("an unknown escape `\\\(Character(Unicode.Scalar(e)))` in a string")
                 }
             case 0x00..<0x20:
-                throw error("a control character inside a string (write it as an escape)", line: b == 0x0A ? line - 1 : line)
+                throw error(
+                    "a control character inside a string (write it as an escape)", line: b == 0x0A ? line - 1 : line)
             default: bytes.append(b)
             }
         }

@@ -57,7 +57,8 @@ final class LDIFReader: SourceRecordReader {
             guard let first = try lines.next() else { return false }
             currentNumber = lines.lineNumber
             if first.first == 0x20 {
-                throw error(currentNumber, "a continuation line (starting with a space) with no line before it to continue")
+                throw error(
+                    currentNumber, "a continuation line (starting with a space) with no line before it to continue")
             }
             current.removeAll(keepingCapacity: true)
             current.append(contentsOf: first)
@@ -100,7 +101,8 @@ final class LDIFReader: SourceRecordReader {
             guard let (name, range, base64) = try attribute(record: recordLine) else {
                 let shown = String(decoding: current.prefix(60), as: UTF8.self) + (current.count > 60 ? "…" : "")
                 throw error(
-                    currentNumber, record: recordLine, "not an attribute (`name: value`) nor a continuation: `\(shown)`")
+                    currentNumber, record: recordLine, "not an attribute (`name: value`) nor a continuation: `\(shown)`"
+                )
             }
             if base64 {
                 let text = Data(current[range].drop { $0 == 0x20 })
@@ -115,7 +117,9 @@ final class LDIFReader: SourceRecordReader {
                 hash = RowHash.combine(hash, value)
                 for k in name.positions {
                     MultiValue.append(value, to: &fields[k], count: &counts[k])
-                    if counts[k] == 2 && multiValuedLines[columns[k]] == nil { multiValuedLines[columns[k]] = recordLine }
+                    if counts[k] == 2 && multiValuedLines[columns[k]] == nil {
+                        multiValuedLines[columns[k]] = recordLine
+                    }
                 }
             }
             if name.kind == .version, !names.note(name.spelling, canonical: "version") {
@@ -141,13 +145,16 @@ final class LDIFReader: SourceRecordReader {
         } else if name.kind == .change {
             throw error(
                 currentNumber, record: recordLine,
-                "a change record (`\(name.spelling):`): dropfeed reads content records only (an export, not a change log)")
+                "a change record (`\(name.spelling):`): dropfeed reads content records only (an export, not a change log)"
+            )
         } else if name.kind == .dn {
-            throw error(currentNumber, record: recordLine, "a second dn in one record (a blank line must separate records)")
+            throw error(
+                currentNumber, record: recordLine, "a second dn in one record (a blank line must separate records)")
         }
         if !base64, value.contains(where: { $0 >= 0x80 }), String(validating: value, as: UTF8.self) == nil {
             throw error(
-                currentNumber, record: recordLine, "invalid UTF-8 in the value of `\(name.spelling)` (write it base64 with `::`)")
+                currentNumber, record: recordLine,
+                "invalid UTF-8 in the value of `\(name.spelling)` (write it base64 with `::`)")
         }
     }
 
@@ -161,7 +168,9 @@ final class LDIFReader: SourceRecordReader {
             let b = current[k]
             let letter = (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
             let digit = b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")
-            guard letter || digit || (k > 0 && (b == UInt8(ascii: "-") || b == UInt8(ascii: ";") || b == UInt8(ascii: ".")))
+            guard
+                letter || digit
+                    || (k > 0 && (b == UInt8(ascii: "-") || b == UInt8(ascii: ";") || b == UInt8(ascii: ".")))
             else { return nil }
             lowered.append(letter ? b | 0x20 : b)
         }
@@ -173,7 +182,8 @@ final class LDIFReader: SourceRecordReader {
         case UInt8(ascii: "<"):
             throw error(
                 currentNumber, record: record,
-                "a URL value (`\(name.spelling):<`): dropfeed reads no other files; put the value in the LDIF (base64 with `::`)")
+                "a URL value (`\(name.spelling):<`): dropfeed reads no other files; put the value in the LDIF (base64 with `::`)"
+            )
         default:
             while start < current.count && current[start] == 0x20 { start += 1 }
             return (name, start..<current.count, false)

@@ -46,7 +46,8 @@ final class SCIMExportReader: SourceRecordReader {
 
     /// Whether some resource has the leaf `path` reads (`manager` reads `manager.value`).
     private func resolves(_ path: SCIMPath) -> Bool {
-        leaves.contains(canonical: path.leaf) || (path.subAttribute == nil && leaves.contains(canonical: path.leaf + ".value"))
+        leaves.contains(canonical: path.leaf)
+            || (path.subAttribute == nil && leaves.contains(canonical: path.leaf + ".value"))
     }
 
     func next() throws -> SourceRecord? {
@@ -55,7 +56,8 @@ final class SCIMExportReader: SourceRecordReader {
             case .start:
                 guard let b = try stream.skipSpace() else { return nil }
                 guard b == UInt8(ascii: "{") else {
-                    throw stream.error("not a SCIM export: expected a ListResponse object or User resources, one per line")
+                    throw stream.error(
+                        "not a SCIM export: expected a ListResponse object or User resources, one per line")
                 }
                 let line = stream.line
                 if let resource = try openTopObject() { return try record(resource, line: line, listed: false) }
@@ -84,7 +86,8 @@ final class SCIMExportReader: SourceRecordReader {
                 return try record(try stream.value(), line: line, listed: false)
             case .done:
                 if try stream.skipSpace() != nil {
-                    throw stream.error("more after the ListResponse (one ListResponse per file, or JSON Lines of resources)")
+                    throw stream.error(
+                        "more after the ListResponse (one ListResponse per file, or JSON Lines of resources)")
                 }
                 return nil
             }
@@ -140,13 +143,18 @@ final class SCIMExportReader: SourceRecordReader {
         }
         if let schemas = resource.member("schemas") {
             let names: [String]
-            if case .array(let list) = schemas { names = list.compactMap(\.text).map { $0.lowercased() } } else { names = [] }
+            if case .array(let list) = schemas {
+                names = list.compactMap(\.text).map { $0.lowercased() }
+            } else {
+                names = []
+            }
             if names.contains("urn:ietf:params:scim:api:messages:2.0:listresponse") && !listed {
                 throw stream.error("a ListResponse inside JSON Lines (one ListResponse per file)", line: line)
             }
             guard names.contains(SCIMPath.userSchema) else {
                 throw stream.error(
-                    "not a User resource (its schemas are \(names.map { "`\($0)`" }.joined(separator: ", ")))", line: line)
+                    "not a User resource (its schemas are \(names.map { "`\($0)`" }.joined(separator: ", ")))",
+                    line: line)
             }
         }
         try noteLeaves(members, prefix: "", line: line)

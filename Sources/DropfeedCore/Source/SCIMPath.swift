@@ -17,7 +17,9 @@ struct SCIMPath {
         // A URN prefix (which has dots: `…:2.0:User`) ends at the last `:` before any filter.
         let head = rest.prefix { $0 != "[" }
         if head.lowercased().hasPrefix("urn:") {
-            guard let colon = head.lastIndex(of: ":") else { throw SCIMPathError("`\(text)`: a schema URN without an attribute") }
+            guard let colon = head.lastIndex(of: ":") else {
+                throw SCIMPathError("`\(text)`: a schema URN without an attribute")
+            }
             schema = head[..<colon].lowercased()
             rest = rest[rest.index(after: colon)...]
         }
@@ -26,7 +28,9 @@ struct SCIMPath {
         attribute = String(name)
         rest = rest[name.endIndex...]
         if rest.first == "[" {
-            guard let close = SCIMPath.closingBracket(rest) else { throw SCIMPathError("`\(text)`: a filter without `]`") }
+            guard let close = SCIMPath.closingBracket(rest) else {
+                throw SCIMPathError("`\(text)`: a filter without `]`")
+            }
             filter = try SCIMFilter(String(rest[rest.index(after: rest.startIndex)..<close]), path: text)
             rest = rest[rest.index(after: close)...]
         }
@@ -42,7 +46,10 @@ struct SCIMPath {
     /// `ALPHA *(nameChar)`, nameChar being `-`, `_`, digits and letters.
     static func isName<S: StringProtocol>(_ s: S) -> Bool {
         guard let first = s.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
-        return s.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == "$") }
+        return s.unicodeScalars.allSatisfy {
+            $0.isASCII
+                && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == "$")
+        }
     }
 
     private static func closingBracket(_ s: Substring) -> Substring.Index? {
@@ -51,7 +58,13 @@ struct SCIMPath {
         for i in s.indices {
             let c = s[i]
             if inString {
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                if escaped {
+                    escaped = false
+                } else if c == "\\" {
+                    escaped = true
+                } else if c == "\"" {
+                    inString = false
+                }
             } else if c == "\"" {
                 inString = true
             } else if c == "]" {
@@ -145,7 +158,13 @@ struct SCIMFilter {
         for c in text {
             if inString {
                 current.append(c)
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                if escaped {
+                    escaped = false
+                } else if c == "\\" {
+                    escaped = true
+                } else if c == "\"" {
+                    inString = false
+                }
             } else if c == " " {
                 if !current.isEmpty { out.append(current) }
                 current = ""
@@ -167,13 +186,16 @@ struct SCIMFilter {
         default: break
         }
         if token.hasPrefix("\"") {
-            guard token.count >= 2, token.hasSuffix("\"") else { throw SCIMPathError("`\(path)`: a bad string `\(token)`") }
+            guard token.count >= 2, token.hasSuffix("\"") else {
+                throw SCIMPathError("`\(path)`: a bad string `\(token)`")
+            }
             var s = String(token.dropFirst().dropLast())
             s = s.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
             return .string(s)
         }
         if Double(token) != nil { return .number(token) }
-        throw SCIMPathError("`\(path)`: the filter value `\(token)` must be quoted (\"…\"), a number, true, false or null")
+        throw SCIMPathError(
+            "`\(path)`: the filter value `\(token)` must be quoted (\"…\"), a number, true, false or null")
     }
 
     func matches(_ item: JSONValue) -> Bool {
