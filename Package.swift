@@ -23,8 +23,16 @@ let package = Package(
         ),
         /// The only module that imports CLibCrypto: SHA-256 for file checksums.
         .target(name: "Digest", dependencies: ["CLibCrypto"]),
-        /// CSV, config and mappings, diff, snapshots, gates, plan, report. Foundation and Digest.
-        .target(name: "DropfeedCore", dependencies: ["Digest"]),
+        /// zlib (zlib1g-dev, which libssh2-1-dev brings): raw deflate and CRC-32.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        /// The only module that imports CZlib: writes standard zip archives (OneRoster bundles).
+        .target(name: "Zip", dependencies: ["CZlib"]),
+        /// CSV, config and mappings, diff, snapshots, gates, plan, report. Foundation, Digest, Zip.
+        .target(name: "DropfeedCore", dependencies: ["Digest", "Zip"]),
         /// The executable: argument parsing, wiring, exit codes, printing.
         .executableTarget(name: "dropfeed", dependencies: ["DropfeedCore", "SFTP"]),
         /// Uploads one file through the SFTP module; `make bench` races it against OpenSSH `sftp`.

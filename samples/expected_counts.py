@@ -51,7 +51,8 @@ MAPPING_KEYS = {"version", "key", "where", "columns", "required", "output", "saf
 WHERE_KEYS = {"column", "in", "notIn", "matches", "notEmpty", "equals"}
 COLUMN_KEYS = {"name", "from", "template", "value", "map", "default", "date", "lookup", "transform"}
 OUTPUT_KEYS = {"file", "mode", "header", "delimiter", "quote", "lineEnding", "bom", "encoding", "action",
-               "deletes", "formulaGuard", "emptyDelta", "checksum", "trigger"}
+               "deletes", "formulaGuard", "emptyDelta", "checksum", "trigger", "preamble", "encrypt", "format",
+               "oneroster"}
 SAFETY_KEYS = {"maxDeletes", "maxDeletePercent", "maxUpdatePercent", "onExceed"}
 TEMPLATE_RE = re.compile(r"\{([^{}]+)\}")
 

@@ -93,6 +93,11 @@ public enum DeletePolicy: Sendable, Equatable {
     case set([String: String])
 }
 
+/// What a data file is: a CSV in the target's dialect, or a OneRoster bundle.
+public enum OutputFormat: String, Sendable {
+    case csv, oneroster
+}
+
 public enum OutputMode: String, Sendable {
     case full, delta, both
 }
@@ -131,6 +136,32 @@ public struct OutputSpec: Sendable {
     public var preamble: [String] = []
     /// `encrypt`: each data file is delivered OpenPGP-encrypted (its name gets `.pgp`/`.asc`).
     public var encrypt: EncryptionSpec?
+    /// `format: "oneroster"`: each data file is a OneRoster 1.1 CSV bundle (a zip), not a CSV.
+    public var oneRoster: OneRosterSpec?
+}
+
+/// `format: "oneroster"` with `oneroster: { orgs: [...] }`: the rows are OneRoster 1.1
+/// `users.csv` rows; each file is a zip holding `manifest.csv`, `users.csv` (bulk for a full
+/// file, delta for a delta file) and, when orgs are given, `orgs.csv` (bulk).
+public struct OneRosterSpec: Sendable {
+    /// The users.csv columns, in the order of the OneRoster 1.1 CSV tables.
+    public static let userColumns = [
+        "sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username", "userIds",
+        "givenName", "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades",
+        "password",
+    ]
+    /// The orgs.csv columns, in the specified order.
+    public static let orgColumns = ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"]
+    /// orgs.csv `type` values.
+    public static let orgTypes = ["department", "school", "district", "local", "state", "national"]
+    /// The files a OneRoster 1.1 manifest lists, in its order.
+    public static let manifestFiles = [
+        "academicSessions", "categories", "classes", "classResources", "courses", "courseResources", "demographics",
+        "enrollments", "lineItems", "orgs", "resources", "results", "users",
+    ]
+
+    /// orgs.csv rows, each in `orgColumns` order (status and dateLastModified blank: bulk).
+    public var orgs: [[String]]
 }
 
 /// Per-target limits that hold a run instead of delivering damage.

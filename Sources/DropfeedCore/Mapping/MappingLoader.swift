@@ -42,10 +42,16 @@ enum MappingLoader {
             if let action = output.action, names.contains(action.column) {
                 log.add("output.action.column", "`\(action.column)` is also an output column")
             }
+            if output.oneRoster != nil && names != OneRosterSpec.userColumns {
+                log.add(
+                    "columns",
+                    "format \"oneroster\": the columns must be users.csv's, in this order: "
+                        + OneRosterSpec.userColumns.joined(separator: ", ") + " (status and dateLastModified are written by dropfeed)")
+            }
             if output.mode == .both && !output.fileTemplate.isEmpty && !output.fileTemplate.contains("{kind}") {
                 log.add("output.file", "mode \"both\" writes two files a run: put {kind} in the name")
             }
-            if output.action == nil && output.deletes == .row && output.mode != .full {
+            if output.action == nil && output.deletes == .row && output.mode != .full && output.oneRoster == nil {
                 log.add(
                     "output.deletes",
                     "deletes: \"row\" needs an action column to tell deletes apart (set output.action, or use \"omit\" or {set: …})"
@@ -252,7 +258,8 @@ enum MappingLoader {
                 log.add(o.child("encoding"), "unknown encoding `\(e)` (utf-8, windows-1252, iso-8859-1, utf-16)")
             }
         }
-        var action: ActionSpec? = .standard
+        let format = o.choice("format", OutputFormat.self, choices: ["csv", "oneroster"]) ?? .csv
+        var action: ActionSpec? = format == .oneroster ? nil : .standard
         if let node = o.node("action") {
             if case .bool(false) = node {
                 action = nil
@@ -317,6 +324,18 @@ enum MappingLoader {
         }
         let trigger = o.string("trigger")
         let preamble = o.stringList("preamble", allowEmpty: true) ?? []
+        var oneRoster: OneRosterSpec?
+        if format == .oneroster {
+            oneRoster = readOneRoster(o.node("oneroster"), path: o.child("oneroster"), log: log)
+            if mode == .both { log.add(o.child("mode"), "format \"oneroster\" writes one bundle a run: \"full\" (bulk) or \"delta\"") }
+            if o.has("action") { log.add(o.child("action"), "OneRoster delta rows carry status (active/tobedeleted), not an action column") }
+            if dialect.delimiter != UInt8(ascii: ",") || !dialect.header || dialect.encoding != .utf8 {
+                log.add(path, "OneRoster CSV files are comma separated UTF-8 with a header: leave delimiter, header and encoding out")
+            }
+        } else if o.has("oneroster") {
+            _ = o.node("oneroster")
+            log.add(o.child("oneroster"), "only with format \"oneroster\"")
+        }
         let encrypt = o.node("encrypt").flatMap { readEncrypt($0, path: o.child("encrypt"), folder: folder, log: log) }
         for (k, line) in preamble.enumerated() where line.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
             log.add("\(o.child("preamble"))[\(k)]", "one line each: no line breaks")
@@ -333,7 +352,7 @@ enum MappingLoader {
         var spec = OutputSpec(
             fileTemplate: file, mode: mode, dialect: dialect, action: action, deletes: deletes,
             formulaGuard: formulaGuard, sendEmptyDelta: sendEmpty, checksum: checksum, trigger: trigger,
-            preamble: preamble, encrypt: encrypt)
+            preamble: preamble, encrypt: encrypt, oneRoster: oneRoster)
         spec.formulaGuardExcept = Set(unguarded)
         return spec
     }
@@ -363,6 +382,33 @@ enum MappingLoader {
         e.finish()
         guard log.problems.count == before, let recipient else { return nil }
         return EncryptionSpec(recipientKey: recipient, armor: armor, signWith: signWith, passphraseEnv: passphraseEnv)
+    }
+
+    /// `oneroster: { orgs: [{ sourcedId, name, type, identifier?, parentSourcedId? }] }` (optional).
+    private static func readOneRoster(_ node: ConfigNode?, path: String, log: ProblemLog) -> OneRosterSpec {
+        var orgs: [[String]] = []
+        guard let node, var r = ObjectReader(node, path: path, log: log) else { return OneRosterSpec(orgs: []) }
+        if let list = r.node("orgs") {
+            if case .array(let items) = list {
+                for (k, item) in items.enumerated() {
+                    guard var org = ObjectReader(item, path: "\(path).orgs[\(k)]", log: log) else { continue }
+                    let id = org.string("sourcedId", required: true) ?? ""
+                    let name = org.string("name", required: true) ?? ""
+                    let type = org.string("type", required: true) ?? ""
+                    if !type.isEmpty && !OneRosterSpec.orgTypes.contains(type) {
+                        log.add("\(path).orgs[\(k)].type", "must be one of " + OneRosterSpec.orgTypes.joined(separator: ", "))
+                    }
+                    let identifier = org.string("identifier") ?? ""
+                    let parent = org.string("parentSourcedId") ?? ""
+                    org.finish()
+                    orgs.append([id, "", "", name, type, identifier, parent])
+                }
+            } else {
+                log.add("\(path).orgs", "expected a list of orgs, found \(list.typeName)")
+            }
+        }
+        r.finish()
+        return OneRosterSpec(orgs: orgs)
     }
 
     static let fileFields = ["target", "date", "time", "kind", "seq"]

@@ -1,4 +1,5 @@
 import Foundation
+import Zip
 
 #if canImport(Glibc)
     import Glibc
@@ -246,6 +247,8 @@ struct FileWriter {
         let rows = Rows(plan)
         let pgp = try plan.files.contains(where: \.isData) ? mapping.output.encrypt.map(PGPHome.forTarget) : nil
         defer { pgp?.close() }
+        let oneRoster = mapping.output.oneRoster != nil
+        let modified = OneRosterBundle.dateLastModified(runTime: plan.nextMeta?.time ?? "")
         var records: [String: FileRecord] = [:]
         var out: [FileRecord] = []
         for spec in plan.files {
@@ -258,6 +261,13 @@ struct FileWriter {
                     name: name, kind: "full", header: columns, folder: folder, rowCount: order.count, pgp: pgp
                 ) {
                     k, csv in
+                    if oneRoster {
+                        // bulk: status and dateLastModified blank
+                        var values = try rows.values(order[k])
+                        values[1] = ""
+                        values[2] = ""
+                        return try csv.write(values)
+                    }
                     let done: Void? = try rows.withEncoded(order[k]) {
                         try csv.write(leading: nil, encodedRow: $0, count: count)
                     }
@@ -274,6 +284,13 @@ struct FileWriter {
                     rowCount: delta.count, pgp: pgp
                 ) { k, csv in
                     let (kind, ref) = delta[k]
+                    if oneRoster {
+                        // delta: every row says what it is and when
+                        var values = try rows.values(ref)
+                        values[1] = kind == .delete ? "tobedeleted" : "active"
+                        values[2] = modified
+                        return try csv.write(values)
+                    }
                     let leading: String?
                     switch kind {
                     case .add: leading = action?.add
@@ -314,34 +331,70 @@ struct FileWriter {
         row: (Int, inout CSVWriter) throws -> Void
     ) throws -> FileRecord {
         let path = folder + "/" + name
-        let fd = try FileSystem.createNew(path, readable: pgp != nil)
+        let bundle = mapping.output.oneRoster
+        let fd = try FileSystem.createNew(path, readable: pgp != nil || bundle != nil)
         defer { close(fd) }
-        let stream = try pgp?.encrypt(into: fd, name: name)
-        var writer = CSVWriter(options: mapping.output.dialect)
+        // A bundle encrypted: the zip goes to a private temporary file first (a zip's headers are
+        // completed in place), then through gpg.
+        var zipPath: String?
+        var zipFd = fd
+        if bundle != nil && pgp != nil {
+            zipPath = folder + "/" + FileSystem.temporaryPrefix(for: name) + FileSystem.randomSuffix()
+            zipFd = try FileSystem.createNew(zipPath!, readable: true)
+        }
+        defer {
+            if let zipPath {
+                close(zipFd)
+                unlink(zipPath)
+            }
+        }
+        let stream = bundle == nil ? try pgp?.encrypt(into: fd, name: name) : nil
         var hasher = SHA256()
         var size = 0
-        func flush() throws {
-            let bytes = writer.takeBytes()
-            if let stream { return try stream.write(bytes) }
-            bytes.withUnsafeBytes { hasher.update($0) }
-            size += bytes.count
-            try FileSystem.writeAll(fd, bytes, path: path)
-        }
         do {
+            let zip = try bundle.map {
+                try OneRosterBundle(
+                    spec: $0, fd: zipFd, path: path, runTime: plan.nextMeta?.time ?? "", delta: kind == "delta",
+                    options: mapping.output.dialect)
+            }
+            try zip?.beginUsers()
+            var writer = CSVWriter(options: mapping.output.dialect)
+            func flush() throws {
+                let bytes = writer.takeBytes()
+                if let zip { return try zip.write(bytes) }
+                if let stream { return try stream.write(bytes) }
+                bytes.withUnsafeBytes { hasher.update($0) }
+                size += bytes.count
+                try FileSystem.writeAll(fd, bytes, path: path)
+            }
             for line in mapping.output.preamble { try writer.writeLine(line) }
             if mapping.output.dialect.header { try writer.write(header) }
             for i in 0..<rowCount {
                 try row(i, &writer)
                 if writer.bytes.count >= 1 << 20 { try flush() }
             }
+            try flush()
+            try zip?.finish()
         } catch let error as EncodingError {
             throw DataError("target `\(plan.target.name)`: \(error) (output.encoding)")
+        } catch let error as ZipError {
+            throw StateError("target `\(plan.target.name)`: \(error)")
         }
-        try flush()
-        if let stream {
-            try stream.finish()
-            size = try hashFile(fd, path: path, into: &hasher)
+        if let zipPath, let pgp {
+            let encrypting = try pgp.encrypt(into: fd, name: name)
+            var offset = 0
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { pread(zipFd, $0.baseAddress, $0.count, off_t(offset)) }
+                guard n >= 0 else { throw StateError("cannot read \(zipPath): \(FileSystem.errnoText())") }
+                if n == 0 { break }
+                try encrypting.write(Array(buffer[0..<n]))
+                offset += n
+            }
+            try encrypting.finish()
         }
+        try stream?.finish()
+        if stream != nil || bundle != nil { size = try hashFile(fd, path: path, into: &hasher) }
         guard fsync(fd) == 0 else { throw StateError("cannot sync \(path): \(FileSystem.errnoText())") }
         return FileRecord(name: name, kind: kind, rows: rowCount, bytes: size, sha256: hexString(hasher.finalize()))
     }
