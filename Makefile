@@ -6,7 +6,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3 groff-base man-db gnupg
 
-.PHONY: all deps layers build release test test-mappings test-crash bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
+.PHONY: all deps layers build release test test-mappings test-crash fuzz fuzz-smoke bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
 
 all: build
 
@@ -32,6 +32,15 @@ test-mappings: build
 	  name=$$(basename "$$mapping" .json); \
 	  "$$bin" test-mapping "$$mapping" --cases "mappings/cases/$$name.cases.json" || status=1; \
 	done; exit $$status
+
+## fuzz: libFuzzer (swiftc -sanitize=fuzzer) on the CSV reader, the config/mapping loader and the
+## snapshot reader, FUZZ_SECONDS (default 30) each; Tests/Fuzz/README.md
+fuzz:
+	scripts/fuzz.sh
+
+## fuzz-smoke: build the fuzz targets, replay their corpus and regressions, fuzz 5 seconds each
+fuzz-smoke:
+	FUZZ_SECONDS=5 scripts/fuzz.sh
 
 ## test-crash: only the crash, full-disk and concurrency tests (README: Crash safety)
 test-crash: deps
