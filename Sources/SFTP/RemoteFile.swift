@@ -107,6 +107,7 @@ public final class RemoteFile {
             let acknowledged = try writeChunk(buffer + start, count: end - start)
             start += acknowledged
             total += Int64(acknowledged)
+            TransferMeter.add(acknowledged)
         }
     }
 

@@ -1,5 +1,6 @@
 import DropfeedCore
 import Foundation
+import SFTP
 
 /// Listens to a plan or run: draws the progress line on a terminal (refreshed in place, like
 /// rclone `-P`), prints per-phase timings with `--verbose`, and writes a `phase` JSON log line
@@ -14,10 +15,8 @@ final class RunEvents: RunObserver, @unchecked Sendable {
     /// The phases under way with their start, innermost last (`plan and write` holds each
     /// target's `plan` and `write`, which may overlap).
     private var phases: [(name: String, start: Date)] = []
-    private var file: (name: String, size: Int64, start: Date)?
-    private var bytesDone: Int64 = 0
-    private var bytesPlanned: Int64 = 0
-    private var secondsSending = 0.0
+    /// The file being sent, and the meter's reading when it started.
+    private var file: (name: String, size: Int64, start: Date, meterAtStart: Int64)?
     private var drawn = false
     private var timer: DispatchSourceTimer?
 
@@ -62,8 +61,7 @@ final class RunEvents: RunObserver, @unchecked Sendable {
     /// The SFTP drop starts sending `name` (`size` bytes).
     func fileStarted(_ name: String, size: Int64) {
         lock.lock()
-        file = (name, size, Date())
-        bytesPlanned += size
+        file = (name, size, Date(), TransferMeter.bytes)
         lock.unlock()
         draw()
     }
@@ -71,10 +69,6 @@ final class RunEvents: RunObserver, @unchecked Sendable {
     /// The SFTP drop has `name` in place.
     func fileFinished(_ name: String) {
         lock.lock()
-        if let file, file.name == name {
-            bytesDone += file.size
-            secondsSending += Date().timeIntervalSince(file.start)
-        }
         let done = file
         file = nil
         lock.unlock()
@@ -105,11 +99,14 @@ final class RunEvents: RunObserver, @unchecked Sendable {
             text += String(format: " (%.1f MB)", Double(bytes) / 1e6)
         }
         if let file {
-            let rate = secondsSending > 0.5 ? Double(bytesDone) / secondsSending : nil
-            text += String(format: " — %@ %.1f MB", file.name, Double(file.size) / 1e6)
-            if let rate {
-                let left = Double(bytesPlanned - bytesDone) / rate
-                text += String(format: ", %.1f MB/s, ETA %.0f s", rate / 1e6, max(0, left))
+            // Bytes the server acknowledged for this file so far (a retry may count some twice).
+            let sent = min(file.size, TransferMeter.bytes - file.meterAtStart)
+            let seconds = Date().timeIntervalSince(file.start)
+            text += String(
+                format: " — %@ %.1f of %.1f MB", file.name, Double(sent) / 1e6, Double(file.size) / 1e6)
+            if seconds > 0.5 && sent > 0 {
+                let rate = Double(sent) / seconds
+                text += String(format: ", %.1f MB/s, ETA %.0f s", rate / 1e6, Double(file.size - sent) / rate)
             }
         }
         drawn = true

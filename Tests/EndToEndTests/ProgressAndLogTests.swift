@@ -79,4 +79,15 @@ import Testing
         let env = try String(contentsOfFile: envFile, encoding: .utf8)
         #expect(env.contains("DROPFEED_STATUS=failure") && !env.contains(secret) && !env.contains("MINI_SFTP_PASSWORD"))
     }
+
+    /// Over SFTP, each upload shows its file, bytes and size (rate and ETA follow once it has run half a second).
+    @Test func progressShowsEachUploadOverSFTP() throws {
+        try SFTPFeed.with { feed in
+            let r = try feed.run(["run", "--progress", "--target", "acme-lms"])
+            #expect(r.exitCode == 0, "\(r.stderr)")
+            let sent = try #require(feed.remoteNames().first { $0.hasSuffix(".csv") })
+            #expect(r.stderr.contains("deliver acme-lms…") && r.stderr.contains("— \(sent) "), "\(r.stderr)")
+            #expect(r.stderr.contains(" MB"), "\(r.stderr)")
+        }
+    }
 }
