@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 PREFIX ?= /usr/local
-APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3 groff-base man-db gnupg
+APT_PACKAGES := libssh2-1-dev openssh-server pkg-config python3 groff-base man-db zsh gnupg
 
 .PHONY: all deps layers build release test test-mappings test-crash fuzz fuzz-smoke bench bench-diff bench-run bench-sftp bench-scale demo lint format install clean
 

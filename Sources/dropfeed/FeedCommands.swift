@@ -38,6 +38,7 @@ enum FeedCommands {
         usage: dropfeed run [--config FILE] [--target NAME]... [--json] [--report FILE]
                             [--allow-deletes N] [--allow-updates N] [--allow-shrink]
                             [--metrics FILE] [--on-success CMD] [--on-held CMD] [--on-failure CMD]
+                            [--hook-timeout SECONDS]
                             [--wait-lock SECONDS] [-q | -v] [--progress] [--log-format text|json]
                dropfeed run --plan PLAN [--config FILE] [--target NAME]... [--json] [--report FILE] ...
 
@@ -63,8 +64,10 @@ enum FeedCommands {
                               keep their last values)
           --on-success CMD, --on-held CMD, --on-failure CMD
                               run CMD (split into words, no shell) after a run that exited 0, 3, or
-                              anything else, with the JSON report on its stdin; at most 60 s; its
-                              failure is reported and never changes the exit code
+                              anything else, with the JSON report on its stdin; its failure is
+                              reported and never changes the exit code
+          --hook-timeout SECONDS
+                              stop a hook still running after SECONDS (default 60)
           --wait-lock SECONDS wait up to SECONDS for another run's lock instead of exiting 75 at once
           -q, --quiet         print only errors      -v, --verbose   add per-phase timings
           --progress          show progress even when stderr is not a terminal
@@ -106,7 +109,7 @@ enum FeedCommands {
             ? ["--config", "--target", "--out", "--save", "--allow-deletes", "--allow-updates"]
             : [
                 "--config", "--target", "--report", "--plan", "--allow-deletes", "--allow-updates", "--metrics",
-                "--on-success", "--on-held", "--on-failure", "--wait-lock",
+                "--on-success", "--on-held", "--on-failure", "--hook-timeout", "--wait-lock",
             ]
         let switches: Set<String> = command == .plan ? ["--json", "--allow-shrink", "--exit-code"] : ["--json", "--allow-shrink"]
         let a = try Arguments(args, command: command.rawValue, valued: valued, switches: switches)
@@ -122,11 +125,18 @@ enum FeedCommands {
                     command: "run")
             }
         }
+        var hookTimeout = 60.0
+        if let raw = a.value("--hook-timeout") {
+            guard let seconds = Double(raw), seconds > 0, seconds.isFinite else {
+                throw UsageError("--hook-timeout takes a number of seconds, not `\(raw)`", command: "run")
+            }
+            hookTimeout = seconds
+        }
         var hooks: [Hook] = []
         for (flag, event) in [("--on-success", Hook.Event.success), ("--on-held", .held), ("--on-failure", .failure)] {
             for command in a.all(flag) {
                 _ = try Hook.split(command)
-                hooks.append(Hook(event: event, command: command))
+                hooks.append(Hook(event: event, command: command, timeoutSeconds: hookTimeout))
             }
         }
         var waitLock = 0.0

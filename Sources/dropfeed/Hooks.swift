@@ -12,15 +12,14 @@ import Foundation
 /// escapes) but no shell runs it: no variables, globs, pipes or redirections. It gets
 /// `DROPFEED_RUN_ID`, `DROPFEED_EXIT_CODE` and `DROPFEED_STATUS` (success, held or failure) and
 /// the environment of the run without the variables the config names for secrets. It is given
-/// `timeoutSeconds` (then SIGTERM, then SIGKILL); its failure is reported, never changing the
+/// `timeoutSeconds` (`--hook-timeout`, default 60; then SIGTERM, then SIGKILL after 5 s more); its failure is reported, never changing the
 /// run's exit code.
 struct Hook {
     enum Event: String { case success, held, failure }
 
     var event: Event
     var command: String
-
-    static let timeoutSeconds = 60.0
+    var timeoutSeconds = 60.0
 
     /// The words of `command`.
     static func split(_ command: String) throws -> [String] {
@@ -108,7 +107,7 @@ struct Hook {
         process.standardInput = stdin
         process.standardOutput = FileHandle.standardError
         do { try process.run() } catch { return "cannot start \(words[0]): \(error.localizedDescription)" }
-        let deadline = Date().addingTimeInterval(Hook.timeoutSeconds)
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
             process.terminate()
@@ -116,7 +115,7 @@ struct Hook {
             while process.isRunning && Date() < grace { usleep(20_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
-            return "\(words[0]) did not finish within \(Int(Hook.timeoutSeconds)) s and was stopped"
+            return "\(words[0]) did not finish within \(formatSeconds(timeoutSeconds)) s and was stopped"
         }
         process.waitUntilExit()
         if process.terminationReason == .uncaughtSignal { return "\(words[0]) was killed by signal \(process.terminationStatus)" }
@@ -134,4 +133,9 @@ struct Hook {
         }
         return name
     }
+}
+
+/// `60` or `0.5`: seconds as an operator wrote them.
+func formatSeconds(_ s: Double) -> String {
+    s == s.rounded() ? String(Int(s)) : String(s)
 }

@@ -102,6 +102,8 @@ import Testing
             let env = try String(contentsOf: URL(fileURLWithPath: out + ".env"), encoding: .utf8)
             #expect(env == "failure 66\n")
             // A hook that does not finish is stopped; a hook that cannot start is reported.
+            let slow = try feed.run(["run", "--on-failure", "/bin/sleep 300", "--hook-timeout", "0.5"])
+            #expect(slow.exitCode == 66 && slow.stderr.contains("did not finish within"), "\(slow.stderr)")
             let missing = try feed.run(["run", "--on-failure", "/no/such/hook"])
             #expect(missing.exitCode == 66 && missing.stderr.contains("cannot start /no/such/hook"))
         }

@@ -39,6 +39,10 @@ import Testing
         for path in ["share/bash-completion/completions/dropfeed", "share/zsh/site-functions/_dropfeed"] {
             #expect(FileManager.default.fileExists(atPath: prefix.file(path).path), "\(path) not installed")
         }
+        // zsh (make deps installs it) reads the completion function.
+        let zsh = try DropfeedProcess.runProgram(
+            URL(fileURLWithPath: "/usr/bin/zsh"), ["-n", prefix.file("share/zsh/site-functions/_dropfeed").path])
+        #expect(zsh.exitCode == 0 && zsh.stderr.isEmpty, "zsh -n: \(zsh.stderr)")
     }
 
     @Test func theManPageNamesEveryCommandOptionExitCodeAndVariable() throws {

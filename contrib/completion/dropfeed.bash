@@ -36,13 +36,13 @@ _dropfeed() {
             COMPREPLY=($(compgen -W "utf-8 windows-1252 iso-8859-1 utf-16" -- "$cur")); return ;;
         --on-success|--on-held|--on-failure)
             COMPREPLY=($(compgen -c -- "$cur")); return ;;
-        --allow-deletes|--allow-updates|--limit|--wait-lock|--key|--delimiter)
+        --allow-deletes|--allow-updates|--limit|--wait-lock|--hook-timeout|--key|--delimiter)
             return ;;
     esac
     local options
     case "$command" in
         plan) options="--config --target --json --out --save --explain --exit-code --allow-deletes --allow-updates --allow-shrink" ;;
-        run) options="--config --target --json --report --plan --allow-deletes --allow-updates --allow-shrink --metrics --on-success --on-held --on-failure --wait-lock" ;;
+        run) options="--config --target --json --report --plan --allow-deletes --allow-updates --allow-shrink --metrics --on-success --on-held --on-failure --hook-timeout --wait-lock" ;;
         validate) options="--config --json" ;;
         check-connection) options="--config --target --json" ;;
         history) options="--config --target --limit --json"
