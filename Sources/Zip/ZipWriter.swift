@@ -14,7 +14,9 @@ public struct ZipTimestamp: Sendable {
     public var year, month, day, hour, minute, second: Int
 
     public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
+        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (
+            year, month, day, hour, minute, second
+        )
     }
 
     var dosTime: UInt16 { UInt16(hour << 11 | minute << 5 | second / 2) }
@@ -190,7 +192,9 @@ public final class ZipWriter {
     private func writeAt(_ bytes: [UInt8], offset: UInt64) throws {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
+            let n = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw ZipError(description: "cannot write \(path): \(String(cString: strerror(errno)).lowercased())")

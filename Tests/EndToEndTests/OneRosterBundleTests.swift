@@ -125,7 +125,8 @@ import Testing
                 """)
             var env = ProcessInfo.processInfo.environment
             env["DROPFEED_NOW"] = now
-            return try DropfeedProcess.run(["run", "--config", "dropfeed.json", "--json"], cwd: dir.url, environment: env)
+            return try DropfeedProcess.run(
+                ["run", "--config", "dropfeed.json", "--json"], cwd: dir.url, environment: env)
         }
 
         let first = try night("hr_export.csv", "2026-03-02T02:00:00Z")
@@ -145,7 +146,8 @@ import Testing
         #expect(bulk.sha256["users.csv"] == (try Self.sha256(exported.stdoutData)))
         let report = try #require(try JSONSerialization.jsonObject(with: first.stdoutData) as? [String: Any])
         let targets = try #require(report["targets"] as? [[String: Any]])
-        let bulkFile = try #require((targets.first { $0["name"] as? String == "bulk" }?["files"] as? [[String: Any]])?.first)
+        let bulkFile = try #require(
+            (targets.first { $0["name"] as? String == "bulk" }?["files"] as? [[String: Any]])?.first)
         let zipBytes = try Data(contentsOf: bulkZip)
         #expect(bulkFile["sha256"] as? String == (try Self.sha256(zipBytes)))
         #expect(bulkFile["bytes"] as? Int == zipBytes.count)
@@ -165,7 +167,8 @@ import Testing
         #expect(delta.rows.statuses.contains("tobedeleted"), "\(delta.rows)")
         #expect(delta.rows.dates == ["2026-03-03T02:00:00.000Z"])
         let summary = try #require(try JSONSerialization.jsonObject(with: second.stdoutData) as? [String: Any])
-        let deltaTarget = try #require((summary["targets"] as? [[String: Any]])?.first { $0["name"] as? String == "delta" })
+        let deltaTarget = try #require(
+            (summary["targets"] as? [[String: Any]])?.first { $0["name"] as? String == "delta" })
         #expect(
             delta.rows.users
                 == (deltaTarget["adds"] as? Int ?? -1) + (deltaTarget["updates"] as? Int ?? -1)

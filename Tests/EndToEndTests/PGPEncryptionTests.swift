@@ -16,17 +16,27 @@ import Testing
         init() throws {
             dir = try TemporaryDirectory(prefix: "dropfeed-pgp")
             keys = dir.file("test-keys")
-            try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try gpg(["--passphrase", "", "--quick-gen-key", "Vendor <vendor@example.com>", "future-default", "default", "never"])
-            try gpg(["--passphrase", passphrase, "--quick-gen-key", "Northwind <feeds@northwind.example>", "future-default", "default", "never"])
+            try FileManager.default.createDirectory(
+                at: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try gpg([
+                "--passphrase", "", "--quick-gen-key", "Vendor <vendor@example.com>", "future-default", "default",
+                "never",
+            ])
+            try gpg([
+                "--passphrase", passphrase, "--quick-gen-key", "Northwind <feeds@northwind.example>", "future-default",
+                "default", "never",
+            ])
             try dir.write("vendor.asc", try gpg(["--armor", "--export", "vendor@example.com"]).stdoutData)
             try dir.write(
                 "signer.asc",
-                try gpg(["--passphrase", passphrase, "--armor", "--export-secret-keys", "feeds@northwind.example"]).stdoutData)
+                try gpg(["--passphrase", passphrase, "--armor", "--export-secret-keys", "feeds@northwind.example"])
+                    .stdoutData)
             secrets = [passphrase]
             for name in ["vendor.asc", "signer.asc"] {
                 let text = try String(contentsOf: dir.file(name), encoding: .utf8)
-                secrets += text.split(separator: "\n").map(String.init).filter { $0.count >= 40 && !$0.hasPrefix("-----") }
+                secrets += text.split(separator: "\n").map(String.init).filter {
+                    $0.count >= 40 && !$0.hasPrefix("-----")
+                }
             }
             #expect(secrets.count > 4)
             try dir.write("export.csv", "id,name,email\n2,Bob,bob@example.com\n1,\"Ann, \"\"A\"\"\",ann@example.com\n")
@@ -43,7 +53,8 @@ import Testing
         func gpg(_ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {
             let r = try DropfeedProcess.runProgram(
                 URL(fileURLWithPath: "/usr/bin/gpg"),
-                ["--homedir", keys.path, "--batch", "--no-tty", "--pinentry-mode", "loopback"] + arguments, stdin: stdin)
+                ["--homedir", keys.path, "--batch", "--no-tty", "--pinentry-mode", "loopback"] + arguments, stdin: stdin
+            )
             #expect(r.exitCode == 0, "gpg \(arguments.prefix(2)): \(r.stderr)")
             return r
         }
@@ -135,7 +146,8 @@ import Testing
                 lock.lock()
                 let stopping = stop
                 lock.unlock()
-                for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.allSatisfy(\.isNumber) {
+                for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                where pid.allSatisfy(\.isNumber) {
                     if let line = Self.read("/proc/\(pid)/cmdline"), !line.isEmpty {
                         lock.lock()
                         everyCommandLine.insert(line)
@@ -143,7 +155,8 @@ import Testing
                     }
                 }
                 let spawned = Self.read(folder.appendingPathComponent("spawned").path) ?? ""
-                for pid in spawned.split(whereSeparator: \.isWhitespace).map(String.init) where !released.contains(pid) {
+                for pid in spawned.split(whereSeparator: \.isWhitespace).map(String.init) where !released.contains(pid)
+                {
                     let line = Self.read("/proc/\(pid)/cmdline") ?? ""
                     let env = Self.read("/proc/\(pid)/environ") ?? ""
                     lock.lock()
@@ -151,7 +164,8 @@ import Testing
                     gpgEnvironments.append(env)
                     lock.unlock()
                     released.insert(pid)
-                    FileManager.default.createFile(atPath: folder.appendingPathComponent("go.\(pid)").path, contents: nil)
+                    FileManager.default.createFile(
+                        atPath: folder.appendingPathComponent("go.\(pid)").path, contents: nil)
                 }
                 if stopping { break }
                 usleep(2000)
@@ -172,7 +186,9 @@ import Testing
         try ws.writeConfig("plain", encrypt: nil)
         try ws.writeConfig(
             "pgp",
-            encrypt: #"{ recipientKey: "vendor.asc", armor: false, signWith: "signer.asc", passphraseEnv: "FEED_SIGNING_PASSPHRASE" }"#)
+            encrypt:
+                #"{ recipientKey: "vendor.asc", armor: false, signWith: "signer.asc", passphraseEnv: "FEED_SIGNING_PASSPHRASE" }"#
+        )
         let plain = try ws.run(["run", "--config", "plain.json"])
         #expect(plain.exitCode == 0, "\(plain.stderr)")
 
@@ -194,7 +210,8 @@ import Testing
 
         // Checksums, sizes and the report are of the encrypted bytes.
         let sha = try Self.sha256(delivered)
-        let sidecar = try String(contentsOf: ws.dir.file("out-pgp/vendor_20260302_0001.csv.pgp.sha256"), encoding: .utf8)
+        let sidecar = try String(
+            contentsOf: ws.dir.file("out-pgp/vendor_20260302_0001.csv.pgp.sha256"), encoding: .utf8)
         #expect(sidecar == "\(sha)  vendor_20260302_0001.csv.pgp\n")
         let report = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any])
         let target = try #require((report["targets"] as? [[String: Any]])?.first)
@@ -210,10 +227,11 @@ import Testing
         #expect(encrypt.contains("--trust-model always"))
         #expect(encrypt.contains("--passphrase-fd 3"))
         #expect(encrypt.contains("--sign"))
-        let homes = Set(lines.compactMap { line -> String? in
-            let words = line.split(separator: " ").map(String.init)
-            return words.firstIndex(of: "--homedir").map { words[$0 + 1] }
-        })
+        let homes = Set(
+            lines.compactMap { line -> String? in
+                let words = line.split(separator: " ").map(String.init)
+                return words.firstIndex(of: "--homedir").map { words[$0 + 1] }
+            })
         #expect(homes.count == 1, "\(homes)")
         let home = try #require(homes.first)
         #expect(home.contains("dropfeed-gpg-"))
@@ -236,7 +254,10 @@ import Testing
         }
         // The user's keyring is never touched (not even created).
         #expect(!FileManager.default.fileExists(atPath: ws.dir.file("home/.gnupg").path))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.dir.file("state-pgp").path).allSatisfy { !$0.contains("gnupg") })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: ws.dir.file("state-pgp").path).allSatisfy {
+                !$0.contains("gnupg")
+            })
     }
 
     @Test func anArmoredSavedPlanDeliversExactlyItsEncryptedBytes() throws {
@@ -252,14 +273,54 @@ import Testing
         let delivered = try Data(contentsOf: ws.dir.file("out-asc/vendor_20260302_0001.csv.asc"))
         #expect(delivered == stagedBytes)
         let decrypted = try ws.gpg(["--decrypt"], stdin: delivered)
-        #expect(decrypted.stdout == "id,name,email\r\n1,\"Ann, \"\"A\"\"\",ann@example.com\r\n2,Bob,bob@example.com\r\n")
-        #expect(try String(contentsOf: ws.dir.file("out-asc/vendor_20260302_0001.csv.asc.sha256"), encoding: .utf8)
-            .hasPrefix(try Self.sha256(ws.dir.file("out-asc/vendor_20260302_0001.csv.asc"))))
+        #expect(
+            decrypted.stdout == "id,name,email\r\n1,\"Ann, \"\"A\"\"\",ann@example.com\r\n2,Bob,bob@example.com\r\n")
+        #expect(
+            try String(contentsOf: ws.dir.file("out-asc/vendor_20260302_0001.csv.asc.sha256"), encoding: .utf8)
+                .hasPrefix(try Self.sha256(ws.dir.file("out-asc/vendor_20260302_0001.csv.asc"))))
+    }
+
+    @Test func aOneRosterBundleIsZippedThenEncrypted() throws {
+        let ws = try Workspace()
+        let root = DropfeedProcess.packageRoot
+        var mapping = try String(
+            contentsOf: root.appendingPathComponent("mappings/oneroster-users.json"), encoding: .utf8)
+        #expect(mapping.contains("format: \"oneroster\","))
+        mapping = mapping.replacingOccurrences(
+            of: "format: \"oneroster\",", with: "format: \"oneroster\", encrypt: { recipientKey: \"vendor.asc\" },")
+        try ws.dir.write("roster.mapping.json", mapping)
+        try Data(contentsOf: root.appendingPathComponent("samples/hr_export.csv")).write(to: ws.dir.file("hr.csv"))
+        try ws.dir.write(
+            "roster.json",
+            """
+            { version: 1, source: { path: "hr.csv", key: "employee_id" }, stateDir: "state-roster",
+              targets: [{ name: "roster", mapping: "roster.mapping.json", deliver: { directory: "out-roster" } }] }
+            """)
+        let r = try ws.run(["run", "--config", "roster.json"])
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        let delivered = ws.dir.file("out-roster/oneroster_20260302_0001.zip.pgp")
+        let zip = try ws.gpg(["--decrypt"], stdin: try Data(contentsOf: delivered)).stdoutData
+        try zip.write(to: ws.dir.file("roster.zip"))
+        let check = try DropfeedProcess.runProgram(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            [
+                "-c",
+                "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+                    + "print(sorted(z.namelist()), z.read('users.csv').count(b'\\r\\n'))",
+                ws.dir.file("roster.zip").path,
+            ])
+        #expect(check.stdout == "['manifest.csv', 'orgs.csv', 'users.csv'] 361\n", "\(check.stdout)\(check.stderr)")
+        // no plain zip was left beside the encrypted one
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: ws.dir.file("out-roster").path) == [
+                "oneroster_20260302_0001.zip.pgp"
+            ])
     }
 
     @Test func badKeysAndAMissingPassphraseStopTheTargetWithAClearMessage() throws {
         let ws = try Workspace()
-        try ws.dir.write("garbage.asc", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n")
+        try ws.dir.write(
+            "garbage.asc", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n")
         try ws.writeConfig("bad", encrypt: #"{ recipientKey: "garbage.asc" }"#)
         let bad = try ws.run(["run", "--config", "bad.json"])
         #expect(bad.exitCode == 78, "\(bad.stderr)")
@@ -274,15 +335,18 @@ import Testing
         #expect(text.contains("output.encrypt.passphraseEnv: only with signWith"), "\(text)")
 
         try ws.writeConfig(
-            "nopass", encrypt: #"{ recipientKey: "vendor.asc", signWith: "signer.asc", passphraseEnv: "UNSET_PASSPHRASE_VAR" }"#)
+            "nopass",
+            encrypt: #"{ recipientKey: "vendor.asc", signWith: "signer.asc", passphraseEnv: "UNSET_PASSPHRASE_VAR" }"#)
         let nopass = try ws.run(["run", "--config", "nopass.json"])
         #expect(nopass.exitCode == 78, "\(nopass.stderr)")
         #expect(nopass.stderr.contains("the environment variable UNSET_PASSPHRASE_VAR is not set"), "\(nopass.stderr)")
 
-        try ws.writeConfig("wrongpass", encrypt: #"{ recipientKey: "vendor.asc", signWith: "signer.asc", passphraseEnv: "HOME" }"#)
+        try ws.writeConfig(
+            "wrongpass", encrypt: #"{ recipientKey: "vendor.asc", signWith: "signer.asc", passphraseEnv: "HOME" }"#)
         let wrong = try ws.run(["run", "--config", "wrongpass.json"])
         #expect(wrong.exitCode == 78, "\(wrong.stderr)")
         #expect(!wrong.stderr.contains(ws.passphrase))
-        #expect((try? FileManager.default.contentsOfDirectory(atPath: ws.dir.file("out-wrongpass").path))?.isEmpty ?? true)
+        #expect(
+            (try? FileManager.default.contentsOfDirectory(atPath: ws.dir.file("out-wrongpass").path))?.isEmpty ?? true)
     }
 }

@@ -8,7 +8,8 @@ import Testing
 
     /// The shipped mappings (every `mappings/*.json`).
     static var mappings: [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("mappings").path)) ?? []
+        let names =
+            (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("mappings").path)) ?? []
         return names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
 
@@ -125,7 +126,9 @@ import Testing
             ).write(to: cases)
             let short = try testMapping("mappings/acme-lms.json", cases: cases.path)
             #expect(short.exitCode == 78)
-            #expect(short.stderr.contains("cases[0].source: where[0].column: no source column `employment_status`"), "\(short.stderr)")
+            #expect(
+                short.stderr.contains("cases[0].source: where[0].column: no source column `employment_status`"),
+                "\(short.stderr)")
             let missing = try testMapping("mappings/acme-lms.json", cases: dir.appendingPathComponent("none.json").path)
             #expect(missing.exitCode == 78)
             #expect(missing.stderr.contains("no such file"), "\(missing.stderr)")

@@ -29,7 +29,8 @@ import Testing
                 + "Block sign in (Yes/No) [accountEnabled] Required,First name [givenName],Last name [surname],Job title [jobTitle],"
                 + "Department [department],Usage location [usageLocation],Office [physicalDeliveryOfficeName],"
                 + "Office phone [telephoneNumber]\r\n"
-                + "Chris Green,chris@contoso.com,Example-Only-1,No,Chris,Green,Manager,Sales,US,Building 1,425-555-0100\r\n")
+                + "Chris Green,chris@contoso.com,Example-Only-1,No,Chris,Green,Manager,Sales,US,Building 1,425-555-0100\r\n"
+        )
     }
 
     @Test func aPreambleLineWithALineBreakIsInvalid() throws {

@@ -29,7 +29,8 @@ public enum MappingTester {
         var passed = 0
         var failed = 0
         for (k, c) in cases.cases.enumerated() {
-            let outcome = try evaluate(c, number: k, mapping: mapping, sourceKey: cases.sourceKey, in: scratch, file: cases.file)
+            let outcome = try evaluate(
+                c, number: k, mapping: mapping, sourceKey: cases.sourceKey, in: scratch, file: cases.file)
             let diff = compare(c, outcome, mapping: mapping)
             if diff.isEmpty {
                 passed += 1
@@ -87,7 +88,8 @@ public enum MappingTester {
         try table.forEachRow(in: 0..<table.rowCount) { _, values in
             var misses: [LookupMiss] = []
             switch compiled.evaluate(
-                values.strings(count: table.columns.count), lookup: { table.lookup($0, column: $1, by: $2) }, misses: &misses)
+                values.strings(count: table.columns.count), lookup: { table.lookup($0, column: $1, by: $2) },
+                misses: &misses)
             {
             case .skipped: break
             case .rejected(let key, let reason): out.rejections.append((key, reason))
@@ -123,7 +125,9 @@ public enum MappingTester {
             expectedKeys.insert(key)
             guard let row = produced[key] else {
                 lines.append("- row \(key) expected, not made")
-                for name in names where expected[name] != nil { lines.append("-     \(name): \(quoted(expected[name]!))") }
+                for name in names where expected[name] != nil {
+                    lines.append("-     \(name): \(quoted(expected[name]!))")
+                }
                 continue
             }
             var rowLines: [String] = []
@@ -139,7 +143,8 @@ public enum MappingTester {
             }
             for name in expected.keys.sorted() where !names.contains(name) {
                 rowLines.append(
-                    "-     \(name): \(quoted(expected[name]!))   (not an output column\(suggestion(for: name, in: names)))")
+                    "-     \(name): \(quoted(expected[name]!))   (not an output column\(suggestion(for: name, in: names)))"
+                )
             }
             if !rowLines.isEmpty { lines += ["  row \(key):"] + rowLines }
         }

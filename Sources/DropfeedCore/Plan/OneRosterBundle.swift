@@ -20,13 +20,17 @@ struct OneRosterBundle {
     }
 
     /// Starts the archive on `fd` and writes the manifest; `delta` says how users.csv is processed.
-    init(spec: OneRosterSpec, fd: Int32, path: String, runTime iso: String, delta: Bool, options: CSVWriteOptions) throws {
+    init(spec: OneRosterSpec, fd: Int32, path: String, runTime iso: String, delta: Bool, options: CSVWriteOptions)
+        throws
+    {
         self.spec = spec
         zip = ZipWriter(fd: fd, path: path)
         let digits = iso.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         stamp =
             digits.count >= 6
-            ? ZipTimestamp(year: digits[0], month: digits[1], day: digits[2], hour: digits[3], minute: digits[4], second: digits[5])
+            ? ZipTimestamp(
+                year: digits[0], month: digits[1], day: digits[2], hour: digits[3], minute: digits[4], second: digits[5]
+            )
             : ZipTimestamp(year: 1980, month: 1, day: 1, hour: 0, minute: 0, second: 0)
         self.options = options
         var manifest = CSVWriter(options: options)
