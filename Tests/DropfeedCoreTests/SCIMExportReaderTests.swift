@@ -160,4 +160,11 @@ struct SCIMExportReaderTests {
         let error = try SourceFormatHarness.error(text, format: .scim, key: ["userName"])
         #expect(error.hasPrefix(message), "\(error)")
     }
+
+    @Test func aResourceLargerThanTheLimitIsRefused() throws {
+        let big = String(repeating: "\\n", count: SCIMExportReader.maxResourceBytes / 2 + 10)
+        let text = "{\"userName\": \"a\"}\n{\"userName\": \"b\", \"notes\": \"\(big)\"}\n"
+        let error = try SourceFormatHarness.error(text, format: .scim, key: ["userName"])
+        #expect(error.hasPrefix("source.scim:2: a resource larger than 16 MiB"), "\(error.prefix(200))")
+    }
 }

@@ -72,6 +72,10 @@ final class JSONStream {
     private var atEnd = false
     /// The line of the next byte (1-based).
     private(set) var line = 1
+    /// Bytes consumed so far.
+    private(set) var consumed = 0
+    /// `value` refuses to read past this many consumed bytes (set per resource by the caller).
+    var limit = Int.max
     static let maxDepth = 64
 
     init(path: String, displayName: String) throws {
@@ -102,6 +106,7 @@ final class JSONStream {
     func next() throws -> UInt8? {
         guard let b = try peek() else { return nil }
         position += 1
+        consumed += 1
         if b == 0x0A { line += 1 }
         return b
     }
@@ -141,6 +146,7 @@ final class JSONStream {
     /// One whole value.
     func value(depth: Int = 0) throws -> JSONValue {
         guard depth < JSONStream.maxDepth else { throw error("nested deeper than \(JSONStream.maxDepth) levels") }
+        if consumed > limit { throw error("a resource larger than \(SCIMExportReader.maxResourceBytes >> 20) MiB") }
         guard let b = try skipSpace() else { throw error("expected a value but the file ends") }
         switch b {
         case UInt8(ascii: "{"):
@@ -225,6 +231,7 @@ final class JSONStream {
         }
         var bytes: [UInt8] = []
         while true {
+            if consumed > limit { throw error("a resource larger than \(SCIMExportReader.maxResourceBytes >> 20) MiB") }
             // The plain run of bytes up to a quote, an escape or a control character, at once.
             var end = position
             while end < buffer.count {
@@ -234,7 +241,9 @@ final class JSONStream {
             }
             if end > position {
                 bytes.append(contentsOf: buffer[position..<end])
+                consumed += end - position
                 position = end
+                if consumed > limit { throw error("a resource larger than \(SCIMExportReader.maxResourceBytes >> 20) MiB") }
                 continue
             }
             guard let b = try next() else { throw error("a string that does not end") }

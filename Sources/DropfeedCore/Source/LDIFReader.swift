@@ -26,6 +26,8 @@ final class LDIFReader: SourceRecordReader {
     private var lowered: [UInt8] = []
     private var sawRecord = false
     private(set) var multiValuedLines: [String: Int] = [:]
+    /// What one record may keep of one attribute (all its values).
+    static let maxFieldBytes = 64 << 20
 
     /// An attribute description met in the file.
     private struct Name {
@@ -117,6 +119,11 @@ final class LDIFReader: SourceRecordReader {
                 hash = RowHash.combine(hash, value)
                 for k in name.positions {
                     MultiValue.append(value, to: &fields[k], count: &counts[k])
+                    if fields[k].count > LDIFReader.maxFieldBytes {
+                        throw error(
+                            currentNumber, record: recordLine,
+                            "the values of `\(name.spelling)` take more than \(LDIFReader.maxFieldBytes >> 20) MiB in one record")
+                    }
                     if counts[k] == 2 && multiValuedLines[columns[k]] == nil {
                         multiValuedLines[columns[k]] = recordLine
                     }

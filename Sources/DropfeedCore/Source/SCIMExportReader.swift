@@ -27,6 +27,8 @@ final class SCIMExportReader: SourceRecordReader {
     }
 
     private var state = State.start
+    /// One resource is held in memory at a time, up to this size.
+    static let maxResourceBytes = 16 << 20
 
     init(path: String, displayName: String, columns: [String]) throws {
         stream = try JSONStream(path: path, displayName: displayName)
@@ -60,6 +62,7 @@ final class SCIMExportReader: SourceRecordReader {
                         "not a SCIM export: expected a ListResponse object or User resources, one per line")
                 }
                 let line = stream.line
+                stream.limit = stream.consumed + SCIMExportReader.maxResourceBytes
                 if let resource = try openTopObject() { return try record(resource, line: line, listed: false) }
             case .resources:
                 guard let b = try stream.skipSpace() else { throw stream.error("the Resources list does not end") }
@@ -69,6 +72,7 @@ final class SCIMExportReader: SourceRecordReader {
                     continue
                 }
                 let line = stream.line
+                stream.limit = stream.consumed + SCIMExportReader.maxResourceBytes
                 let resource = try stream.value(depth: 2)
                 let end = try stream.endOfList(UInt8(ascii: "]"))
                 if end { state = .afterResources }
@@ -83,6 +87,7 @@ final class SCIMExportReader: SourceRecordReader {
                 }
                 guard b == UInt8(ascii: "{") else { throw stream.error("expected the next User resource (`{`)") }
                 let line = stream.line
+                stream.limit = stream.consumed + SCIMExportReader.maxResourceBytes
                 return try record(try stream.value(), line: line, listed: false)
             case .done:
                 if try stream.skipSpace() != nil {
@@ -108,6 +113,7 @@ final class SCIMExportReader: SourceRecordReader {
             let key = try stream.string()
             try stream.expect(UInt8(ascii: ":"), "`:` after a key")
             if key == "Resources" || key == "resources" {
+                stream.limit = Int.max
                 try stream.expect(UInt8(ascii: "["), "a list of resources in `\(key)`")
                 if try stream.skipSpace() == UInt8(ascii: "]") {
                     try stream.next()
@@ -132,6 +138,7 @@ final class SCIMExportReader: SourceRecordReader {
             let key = try stream.string()
             if key == "Resources" || key == "resources" { throw stream.error("a second `\(key)` list") }
             try stream.expect(UInt8(ascii: ":"), "`:` after a key")
+            stream.limit = stream.consumed + SCIMExportReader.maxResourceBytes
             _ = try stream.value(depth: 1)
             if try stream.endOfList(UInt8(ascii: "}")) { return }
         }
