@@ -201,14 +201,13 @@ enum FeedCommands {
         }
         if a.has("--json") { Output.stdout(json) }
         if let explanation = report.explanation { Output.stdout(explanation + "\n") }
+        let runExit = exit
+        if !unwritten.isEmpty && ExitCode.cannotCreate > exit { exit = .cannotCreate }
         RunSummary.print(report, exitCode: exit, seconds: Date().timeIntervalSince(started))
-        if !unwritten.isEmpty {
-            let outcome =
-                exit == .success
-                ? "the delivery itself succeeded" : "the run itself exited \(exit.rawValue) (see the summary above)"
-            for line in unwritten { Output.error("dropfeed \(command.rawValue): \(line); \(outcome)") }
-            if ExitCode.cannotCreate > exit { exit = .cannotCreate }
-        }
+        let outcome =
+            runExit == .success
+            ? "the delivery itself succeeded" : "the run itself exited \(runExit.rawValue) (see the summary above)"
+        for line in unwritten { Output.error("dropfeed \(command.rawValue): \(line); \(outcome)") }
         let event = Hook.event(for: exit)
         let secrets = Set(
             (config?.targets ?? []).flatMap { t -> [String] in

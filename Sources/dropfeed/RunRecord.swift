@@ -72,7 +72,12 @@ enum RunSummary {
             }
             if !lines.isEmpty { Output.error((lines + ["exit \(exitCode.rawValue)"]).joined(separator: "\n")) }
         case (.text, _):
-            Output.note(report.text)
+            // The report's own last line is its exit code; a file that could not be written raises it.
+            var text = report.text
+            if exitCode != report.exitCode, let last = text.range(of: "\nexit ", options: .backwards) {
+                text = String(text[..<last.lowerBound]) + "\nexit \(exitCode.rawValue)"
+            }
+            Output.note(text)
         }
     }
 }

@@ -77,6 +77,22 @@ import Testing
         }
     }
 
+    @Test func runPlanIsRecordedAsAnAppliedPlan() throws {
+        try MiniFeed.with { feed in
+            let saved = try feed.run(["plan", "--save", "tonight.plan"])
+            try #require(saved.exitCode == 0, "\(saved.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: feed.path("state/history.jsonl")), "a plan is not a run")
+            let applied = try feed.run(["run", "--plan", "tonight.plan", "-q"])
+            #expect(applied.exitCode == 0, "\(applied.stderr)")
+            struct Applied: Decodable {
+                var appliedPlan: Bool
+                var exitCode: Int
+            }
+            let lines = try JSONDecoder().decode([Applied].self, from: try feed.run(["history", "--json"]).stdoutData)
+            #expect(lines.count == 1 && lines[0].appliedPlan && lines[0].exitCode == 0)
+        }
+    }
+
     @Test func onFailureGetsTheReportOnStdinAndNotInItsArguments() throws {
         try MiniFeed.with { feed in
             // A hook that records its arguments and its standard input.

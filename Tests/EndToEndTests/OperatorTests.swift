@@ -14,6 +14,7 @@ import Testing
             #expect(r.exitCode == 73, "\(r.stderr)")
             #expect(r.stderr.contains("cannot write the report to reports/x.json"))
             #expect(r.stderr.contains("the delivery itself succeeded"))
+            #expect(r.stderr.contains("\nexit 73\n"), "the summary ends with the exit code the process gives")
             let sent = try FileManager.default.contentsOfDirectory(atPath: feed.path("outbox"))
             #expect(sent.count == 1, "the delivery happened: \(sent)")
             // The same for a metrics file.
