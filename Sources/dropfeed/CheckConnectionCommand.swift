@@ -19,7 +19,8 @@ enum CheckConnectionCommand {
         """
 
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, command: "check-connection", valued: ["--config", "--target"], switches: ["--json"])
+        let a = try Arguments(
+            args, command: "check-connection", valued: ["--config", "--target"], switches: ["--json"])
         guard a.positionals.isEmpty else {
             throw UsageError("unexpected argument `\(a.positionals[0])`", command: "check-connection")
         }

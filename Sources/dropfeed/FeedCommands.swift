@@ -111,13 +111,15 @@ enum FeedCommands {
                 "--config", "--target", "--report", "--plan", "--allow-deletes", "--allow-updates", "--metrics",
                 "--on-success", "--on-held", "--on-failure", "--hook-timeout", "--wait-lock",
             ]
-        let switches: Set<String> = command == .plan ? ["--json", "--allow-shrink", "--exit-code"] : ["--json", "--allow-shrink"]
+        let switches: Set<String> =
+            command == .plan ? ["--json", "--allow-shrink", "--exit-code"] : ["--json", "--allow-shrink"]
         let a = try Arguments(args, command: command.rawValue, valued: valued, switches: switches)
         guard a.positionals.isEmpty else {
             throw UsageError("unexpected argument `\(a.positionals[0])`", command: command.rawValue)
         }
         if a.value("--plan") != nil {
-            let approvals = ["--allow-deletes", "--allow-updates"].filter { a.value($0) != nil }
+            let approvals =
+                ["--allow-deletes", "--allow-updates"].filter { a.value($0) != nil }
                 + (a.has("--allow-shrink") ? ["--allow-shrink"] : [])
             if let first = approvals.first {
                 throw UsageError(

@@ -40,7 +40,8 @@ enum HistoryCommand {
             return .success
         }
         guard a.positionals.isEmpty else {
-            throw UsageError("unexpected argument `\(a.positionals[0])` (did you mean `history show RUNID`?)", command: "history")
+            throw UsageError(
+                "unexpected argument `\(a.positionals[0])` (did you mean `history show RUNID`?)", command: "history")
         }
         let names = config.targets.map(\.name)
         let only = a.all("--target")

@@ -118,7 +118,9 @@ struct Hook {
             return "\(words[0]) did not finish within \(formatSeconds(timeoutSeconds)) s and was stopped"
         }
         process.waitUntilExit()
-        if process.terminationReason == .uncaughtSignal { return "\(words[0]) was killed by signal \(process.terminationStatus)" }
+        if process.terminationReason == .uncaughtSignal {
+            return "\(words[0]) was killed by signal \(process.terminationStatus)"
+        }
         if process.terminationStatus != 0 { return "\(words[0]) exited \(process.terminationStatus)" }
         return nil
     }

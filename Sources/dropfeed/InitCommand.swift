@@ -151,7 +151,8 @@ struct Sniffed {
             }
         }
         let candidates = [",", ";", "\t", "|"]
-        delimiter = candidates.max { a, b in line.components(separatedBy: a).count < line.components(separatedBy: b).count }
+        delimiter =
+            candidates.max { a, b in line.components(separatedBy: a).count < line.components(separatedBy: b).count }
             ?? ","
         header = line.components(separatedBy: delimiter).map {
             var field = $0.trimmingCharacters(in: .whitespaces)
@@ -180,7 +181,9 @@ struct Sniffed {
 struct InitRefused: CodedError {
     var path: String
     var exitCode: ExitCode { .cannotCreate }
-    var description: String { "\(path) already exists; give --force to replace it, or --config FILE to write elsewhere" }
+    var description: String {
+        "\(path) already exists; give --force to replace it, or --config FILE to write elsewhere"
+    }
 }
 
 /// `init --source` naming an export that is not there (exit 66).

@@ -56,11 +56,13 @@ enum RunSummary {
             }
             var fields: [(String, JSON)] = [
                 ("command", .string(report.command)), ("exitCode", .int(Int(exitCode.rawValue))),
-                ("durationSeconds", .double((seconds * 1000).rounded() / 1000)), ("targets", .int(report.targets.count)),
+                ("durationSeconds", .double((seconds * 1000).rounded() / 1000)),
+                ("targets", .int(report.targets.count)),
             ]
             if let rows = report.sourceRows { fields.append(("sourceRows", .int(rows))) }
             if let error = report.error { fields.append(("error", .string(error))) }
-            Output.log(level: exitCode == .success || exitCode == .differences ? "info" : "error", event: "finished", fields)
+            Output.log(
+                level: exitCode == .success || exitCode == .differences ? "info" : "error", event: "finished", fields)
         case (.text, .quiet):
             var lines: [String] = []
             if let error = report.error { lines.append("error: \(error)") }

@@ -131,13 +131,18 @@ enum StateCommand {
         case "pending":
             let state = try target()
             guard let journal = try state.pendingJournal() else {
-                if a.has("--json") { Output.stdout("null\n") } else { Output.stdout("\(state.name): no pending delivery\n") }
+                if a.has("--json") {
+                    Output.stdout("null\n")
+                } else {
+                    Output.stdout("\(state.name): no pending delivery\n")
+                }
                 return .success
             }
             if a.has("--json") {
                 Output.stdout(
                     JSON.object([
-                        ("name", .string(state.name)), ("runId", .string(journal.runId)), ("time", .string(journal.time)),
+                        ("name", .string(state.name)), ("runId", .string(journal.runId)),
+                        ("time", .string(journal.time)),
                         (
                             "files",
                             .array(
@@ -206,7 +211,8 @@ enum StateCommand {
             return .success
         default:
             throw UsageError(
-                "unknown state action `\(action)` (list, show, reset, rollback, pending, discard, export)", command: "state")
+                "unknown state action `\(action)` (list, show, reset, rollback, pending, discard, export)",
+                command: "state")
         }
     }
 }

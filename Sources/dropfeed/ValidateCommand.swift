@@ -38,7 +38,9 @@ enum ValidateCommand {
             func list(_ items: [ConfigProblem]) -> JSON {
                 .array(
                     items.map {
-                        .object([("file", .string($0.file)), ("path", .string($0.path)), ("message", .string($0.message))])
+                        .object([
+                            ("file", .string($0.file)), ("path", .string($0.path)), ("message", .string($0.message)),
+                        ])
                     })
             }
             Output.stdout(

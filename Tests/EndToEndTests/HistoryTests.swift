@@ -44,10 +44,12 @@ import Testing
             #expect(lines[0].targets[0].gate == "maxDeletes" && lines[0].targets[0].deletes == 5)
             #expect(lines[2].targets[0].adds == 20 && lines[2].targets[0].bytesSent > 0)
             #expect(lines[1].targets[0].bytesSent == 0)
-            let limited = try JSONDecoder().decode([Line].self, from: try feed.run(["history", "--json", "--limit", "1"]).stdoutData)
+            let limited = try JSONDecoder().decode(
+                [Line].self, from: try feed.run(["history", "--json", "--limit", "1"]).stdoutData)
             #expect(limited.map(\.runId) == [ids[2]])
             let text = try feed.run(["history"])
-            #expect(text.stdout.contains(ids[0]) && text.stdout.contains("held") && text.stdout.contains("gate maxDeletes"))
+            #expect(
+                text.stdout.contains(ids[0]) && text.stdout.contains("held") && text.stdout.contains("gate maxDeletes"))
 
             // history show: the full report, byte for byte what --json printed.
             let shown = try feed.run(["history", "show", ids[1]])
@@ -99,7 +101,8 @@ import Testing
             let script = feed.root.file("hook.sh")
             try feed.root.write(
                 "hook.sh",
-                "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$1.argv\"\ncat > \"$1.stdin\"\necho \"$DROPFEED_STATUS $DROPFEED_EXIT_CODE\" > \"$1.env\"\nexit 7\n")
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$1.argv\"\ncat > \"$1.stdin\"\necho \"$DROPFEED_STATUS $DROPFEED_EXIT_CODE\" > \"$1.env\"\nexit 7\n"
+            )
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
             let out = feed.path("got")
             // A failing run: the export is missing.

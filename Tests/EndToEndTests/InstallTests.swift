@@ -19,7 +19,8 @@ import Testing
 
     func commands() throws -> [String] {
         let help = try DropfeedProcess.run(["--help"]).stdout
-        let lines = help.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("commands:") }.dropFirst().prefix { !$0.isEmpty }
+        let lines = help.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("commands:") }
+            .dropFirst().prefix { !$0.isEmpty }
         return lines.compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0 != "help" }
     }
 
@@ -34,7 +35,8 @@ import Testing
             environment: ["PATH": "/usr/bin:/bin", "MANWIDTH": "80", "LANG": "C.UTF-8"])
         #expect(man.exitCode == 0 && man.stderr.isEmpty, "man -l: \(man.stderr)")
         #expect(man.stdout.contains("EXIT STATUS") && man.stdout.contains("ENVIRONMENT"))
-        let groff = try DropfeedProcess.runProgram(URL(fileURLWithPath: "/usr/bin/groff"), ["-ww", "-z", "-man", page.path])
+        let groff = try DropfeedProcess.runProgram(
+            URL(fileURLWithPath: "/usr/bin/groff"), ["-ww", "-z", "-man", page.path])
         #expect(groff.exitCode == 0 && groff.stderr.isEmpty, "groff -ww: \(groff.stderr)")
         for path in ["share/bash-completion/completions/dropfeed", "share/zsh/site-functions/_dropfeed"] {
             #expect(FileManager.default.fileExists(atPath: prefix.file(path).path), "\(path) not installed")
@@ -54,7 +56,9 @@ import Testing
             let options = Set(help.matches(of: /--[a-z][a-z-]+/).map { String($0.output) })
             for option in options { #expect(page.contains(option), "the man page lacks \(option) of \(command)") }
         }
-        for code in [0, 1, 3, 64, 65, 66, 69, 73, 75, 78] { #expect(page.contains(".B \(code)\n"), "exit code \(code)") }
+        for code in [0, 1, 3, 64, 65, 66, 69, 73, 75, 78] {
+            #expect(page.contains(".B \(code)\n"), "exit code \(code)")
+        }
         for name in ["DROPFEED_NOW", "DROPFEED_TRACE", "SSH_AUTH_SOCK", "NO_COLOR", "history.jsonl", "runs/"] {
             #expect(page.contains(name), "the man page lacks \(name)")
         }
@@ -64,14 +68,17 @@ import Testing
         for command in try commands() {
             let r = try DropfeedProcess.run(["help", command])
             #expect(r.exitCode == 0)
-            #expect(r.stdout.contains("example") && r.stdout.contains("dropfeed \(command)"), "help \(command): \(r.stdout)")
+            #expect(
+                r.stdout.contains("example") && r.stdout.contains("dropfeed \(command)"), "help \(command): \(r.stdout)"
+            )
         }
     }
 
     @Test func bashCompletesCommandsOptionsAndTargetNamesFromTheConfig() throws {
         let prefix = try installed()
         defer { prefix.remove() }
-        let feed = try MiniFeed(extraTargets: #"{ name: "badges", mapping: "mapping.json", deliver: { directory: "o2" } },"#)
+        let feed = try MiniFeed(
+            extraTargets: #"{ name: "badges", mapping: "mapping.json", deliver: { directory: "o2" } },"#)
         defer { feed.remove() }
         // The config named on the line, in another folder.
         try FileManager.default.createDirectory(at: feed.root.file("etc"), withIntermediateDirectories: true)
@@ -109,11 +116,16 @@ import Testing
         defer { units.remove() }
         let doc = prefix.file("share/doc/dropfeed/systemd")
         let service = try String(contentsOf: doc.appendingPathComponent("dropfeed.service"), encoding: .utf8)
-        for line in ["EnvironmentFile=", "ProtectSystem=strict", "ReadWritePaths=", "NoNewPrivileges=yes", "PrivateTmp=yes"] {
+        for line in [
+            "EnvironmentFile=", "ProtectSystem=strict", "ReadWritePaths=", "NoNewPrivileges=yes", "PrivateTmp=yes",
+        ] {
             #expect(service.contains(line), "the service lacks \(line)")
         }
-        try units.write("dropfeed.service", service.replacingOccurrences(of: "/usr/local/bin/dropfeed", with: prefix.file("bin/dropfeed").path))
-        try units.write("dropfeed.timer", try String(contentsOf: doc.appendingPathComponent("dropfeed.timer"), encoding: .utf8))
+        try units.write(
+            "dropfeed.service",
+            service.replacingOccurrences(of: "/usr/local/bin/dropfeed", with: prefix.file("bin/dropfeed").path))
+        try units.write(
+            "dropfeed.timer", try String(contentsOf: doc.appendingPathComponent("dropfeed.timer"), encoding: .utf8))
         let r = try DropfeedProcess.runProgram(
             analyze, ["verify", "--man=no", units.file("dropfeed.service").path, units.file("dropfeed.timer").path])
         #expect(r.exitCode == 0 && r.stderr.isEmpty, "systemd-analyze verify: \(r.stdout) \(r.stderr)")

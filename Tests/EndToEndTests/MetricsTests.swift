@@ -41,7 +41,9 @@ import Testing
                 guard parts.count == 4, isName(parts[2], colons: true) else { throw FormatError(description: where_) }
                 let family = String(parts[2])
                 if let current, current != family { finished.insert(current) }
-                guard !finished.contains(family) else { throw FormatError(description: "\(where_): family interleaved") }
+                guard !finished.contains(family) else {
+                    throw FormatError(description: "\(where_): family interleaved")
+                }
                 current = family
                 if parts[1] == "HELP" {
                     guard helped.insert(family).inserted, !typed.contains(family) else {
@@ -59,7 +61,8 @@ import Testing
                 throw FormatError(description: "\(where_): no labels or value")
             }
             let name = line[..<brace]
-            guard isName(name, colons: true), String(name) == current, typed.contains(String(name)), helped.contains(String(name))
+            guard isName(name, colons: true), String(name) == current, typed.contains(String(name)),
+                helped.contains(String(name))
             else { throw FormatError(description: "\(where_): sample outside its family") }
             let labelText = line[line.index(after: brace)..<space]
             guard labelText.hasSuffix("}") else { throw FormatError(description: "\(where_): labels") }
@@ -68,7 +71,9 @@ import Testing
             while !rest.isEmpty {
                 guard let eq = rest.firstIndex(of: "=") else { throw FormatError(description: "\(where_): label") }
                 let key = rest[..<eq]
-                guard isName(key, colons: false), !key.hasPrefix("__") else { throw FormatError(description: "\(where_): label name") }
+                guard isName(key, colons: false), !key.hasPrefix("__") else {
+                    throw FormatError(description: "\(where_): label name")
+                }
                 rest = rest[rest.index(after: eq)...]
                 guard rest.first == "\"" else { throw FormatError(description: "\(where_): unquoted label value") }
                 rest = rest.dropFirst()
@@ -97,7 +102,9 @@ import Testing
                 guard closed, labels.updateValue(value, forKey: String(key)) == nil else {
                     throw FormatError(description: "\(where_): label value or duplicate label")
                 }
-                if rest.first == "," { rest = rest.dropFirst() } else if !rest.isEmpty {
+                if rest.first == "," {
+                    rest = rest.dropFirst()
+                } else if !rest.isEmpty {
                     throw FormatError(description: "\(where_): after a label")
                 }
             }
@@ -105,7 +112,8 @@ import Testing
             guard let value = Double(valueText), !valueText.contains(" ") else {
                 throw FormatError(description: "\(where_): value (no timestamps)")
             }
-            let key = "\(name)|" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            let key =
+                "\(name)|" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             guard series.insert(key).inserted else { throw FormatError(description: "\(where_): duplicate series") }
             samples.append(Sample(name: String(name), labels: labels, value: value))
         }
@@ -128,7 +136,8 @@ import Testing
     }
 
     @Test func metricsCarryEachTargetsFiguresAndKeepThoseOfATargetThatDidNotRun() throws {
-        var feed = try MiniFeed(extraTargets: "\n    { name: \"badges\", mapping: \"mapping.json\", deliver: { directory: \"outbox2\" } },")
+        var feed = try MiniFeed(
+            extraTargets: "\n    { name: \"badges\", mapping: \"mapping.json\", deliver: { directory: \"outbox2\" } },")
         defer { feed.remove() }
         let prom = feed.path("textfile/dropfeed.prom")
         try FileManager.default.createDirectory(atPath: feed.path("textfile"), withIntermediateDirectories: true)

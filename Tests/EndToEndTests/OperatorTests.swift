@@ -49,9 +49,12 @@ import Testing
         try MiniFeed.with { feed in
             let keys = feed.root.file("keys")
             try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
-            for (name, extra) in [("rsa", ["-t", "rsa", "-b", "2048", "-N", ""]), ("locked", ["-t", "ed25519", "-N", "pw"])] {
+            for (name, extra) in [
+                ("rsa", ["-t", "rsa", "-b", "2048", "-N", ""]), ("locked", ["-t", "ed25519", "-N", "pw"]),
+            ] {
                 let r = try DropfeedProcess.runProgram(
-                    URL(fileURLWithPath: "/usr/bin/ssh-keygen"), extra + ["-q", "-f", keys.appendingPathComponent(name).path])
+                    URL(fileURLWithPath: "/usr/bin/ssh-keygen"),
+                    extra + ["-q", "-f", keys.appendingPathComponent(name).path])
                 try #require(r.exitCode == 0, "ssh-keygen: \(r.stderr)")
             }
             try feed.root.write(
@@ -68,7 +71,8 @@ import Testing
             let config = try String(contentsOf: feed.root.file("dropfeed.json"), encoding: .utf8)
                 .replacingExactly(
                     "targets: [",
-                    with: "targets: [\n" + sftp("missing", "keys/nope") + sftp("rsa", "keys/rsa") + sftp("locked", "keys/locked"))
+                    with: "targets: [\n" + sftp("missing", "keys/nope") + sftp("rsa", "keys/rsa")
+                        + sftp("locked", "keys/locked"))
             try feed.root.write("dropfeed.json", config)
             let text = try feed.run(["validate"])
             #expect(text.exitCode == 0, "warnings do not fail validate: \(text.stdout) \(text.stderr)")
@@ -89,8 +93,12 @@ import Testing
             let found = try JSONDecoder().decode(Found.self, from: r.stdoutData)
             #expect(found.ok && found.problems.isEmpty && found.targets == ["missing", "rsa", "locked", "lms"])
             let warnings = found.warnings.map { "\($0.path): \($0.message)" }
-            #expect(warnings.contains { $0.hasPrefix("targets[0].deliver.sftp.identityFile") && $0.contains("does not exist") })
-            #expect(warnings.contains { $0.hasPrefix("targets[0].deliver.sftp.knownHosts") && $0.contains("ssh-keyscan") })
+            #expect(
+                warnings.contains {
+                    $0.hasPrefix("targets[0].deliver.sftp.identityFile") && $0.contains("does not exist")
+                })
+            #expect(
+                warnings.contains { $0.hasPrefix("targets[0].deliver.sftp.knownHosts") && $0.contains("ssh-keyscan") })
             #expect(warnings.contains { $0.hasPrefix("targets[1].deliver.sftp.identityFile") && $0.contains("RSA") })
             #expect(warnings.contains { $0.hasPrefix("targets[2].deliver.sftp.passphraseEnv") })
             #expect(
@@ -152,10 +160,12 @@ import Testing
             #expect(d.exitCode == 65)
             #expect(d.stderr.contains("--encoding"), "\(d.stderr)")
             // A UTF-8 export with a byte order mark read as windows-1252.
-            try feed.root.write("export.csv", Data([0xEF, 0xBB, 0xBF] + [UInt8]("id,email,name\nP1,a@b.example,A\n".utf8)))
+            try feed.root.write(
+                "export.csv", Data([0xEF, 0xBB, 0xBF] + [UInt8]("id,email,name\nP1,a@b.example,A\n".utf8)))
             let config = try String(contentsOf: feed.root.file("dropfeed.json"), encoding: .utf8)
             try feed.root.write(
-                "dropfeed.json", config.replacingExactly(#"key: "id" }"#, with: #"key: "id", encoding: "windows-1252" }"#))
+                "dropfeed.json",
+                config.replacingExactly(#"key: "id" }"#, with: #"key: "id", encoding: "windows-1252" }"#))
             let v = try feed.run(["validate"])
             #expect(v.stderr.contains("byte order mark") && v.stderr.contains(#"encoding: "utf-8""#), "\(v.stderr)")
         }
@@ -164,7 +174,8 @@ import Testing
     @Test func initWritesAConfigThatValidates() throws {
         try TemporaryDirectory.with { dir in
             // A semicolon export with a byte order mark.
-            try FileManager.default.createDirectory(at: dir.appendingPathComponent("hr"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent("hr"), withIntermediateDirectories: true)
             try Data([0xEF, 0xBB, 0xBF] + [UInt8]("Personnel_ID;Mail;Nom\nA1;a@x.example;Zoë\n".utf8)).write(
                 to: dir.appendingPathComponent("hr/export.csv"))
             let r = try DropfeedProcess.run(["init", "--source", "hr/export.csv"], cwd: dir)
