@@ -205,8 +205,8 @@ import Testing
 
     // MARK: Timed kills during a larger run
 
-    /// A 201,000-row export (the sample copied 67 times under new ids), killed after a
-    /// pseudo-random delay within the length of a clean run. Whatever the kill hit, the next
+    /// A 201,000-row export (the sample copied 67 times under new ids), killed after a delay
+    /// of a fixed fraction of the length of a clean run. Whatever the kill hit, the next
     /// run converges. No timing is asserted: a kill that comes after the end is a clean run.
     @Test("SIGKILL at timed points during a 201,000-row night converges", arguments: CrashFeed.Kind.allCases)
     func timedKills(kind: CrashFeed.Kind) throws {
@@ -226,10 +226,11 @@ import Testing
             let length = Date().timeIntervalSince(start)
             let oracle = CrashOracle.Nights(oldExports: old, newExports: try feed.exports(), newDelivered: feed.delivered())
 
-            var random = SeededRandom(seed: kind == .directory ? 20_261_203 : 20_261_204)
-            for round in 1...4 {
+            // Fixed moments, as fractions of the clean run, so every CI run kills at the same ones.
+            let fractions = kind == .directory ? [0.08, 0.31, 0.55, 0.83] : [0.19, 0.44, 0.71, 0.95]
+            for (round, fraction) in zip(1..., fractions) {
                 try nightOne.restore(into: feed)
-                let delay = random.fraction() * length
+                let delay = fraction * length
                 let process = try feed.launch(nightTwo, now: CrashFeed.nightTwo)
                 usleep(UInt32(delay * 1_000_000))
                 kill(process.processIdentifier, SIGKILL)
@@ -310,22 +311,4 @@ enum LargeExport {
         }
         // minRows is 1000 in the sample; the large nights keep their ratio of changes.
     }
-}
-
-/// A small deterministic generator (SplitMix64), so every CI run kills at the same fractions.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in [0, 1).
-    mutating func fraction() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
