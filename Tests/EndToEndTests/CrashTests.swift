@@ -103,6 +103,27 @@ import Testing
         }
     }
 
+    /// A saved plan (`plan --save`, then `run --plan`) killed while it is applied: the next
+    /// plain run finishes its pending delivery and converges.
+    @Test(
+        "a saved plan killed while it is applied: the next run converges",
+        arguments: ["after-leftovers", "after-stage:badges", "after-put@2", "after-current:acme-lms"])
+    func savedPlanKilled(fault: String) throws {
+        let oracle = try CrashOracle.nights()
+        try CrashFeed.with(.directory) { feed in
+            try feed.nightOne()
+            let plan = feed.ws.root.file("night-two.plan").path
+            let saved = try feed.run(["plan", "--save", plan], now: CrashFeed.nightTwo)
+            try #require(saved.exitCode == 0, "plan --save: \(saved.stderr.prefix(800))")
+            let crashed = try feed.run(["run", "--plan", plan], now: CrashFeed.nightTwo, fault: fault)
+            try #require(crashed.exitCode == CrashFeed.killed, "run --plan not killed at \(fault) (exit \(crashed.exitCode)): \(crashed.stderr.prefix(800))")
+            try feed.expectCrashLeftSomethingConsistent(oracle, "run --plan \(fault)")
+            let next = try feed.run(["run"], now: CrashFeed.nightTwo)
+            #expect(next.exitCode == 0, "run --plan \(fault), then run: exit \(next.exitCode): \(next.stderr.prefix(1500))")
+            try feed.expectConverged(oracle, "run --plan \(fault)")
+        }
+    }
+
     /// The run after a crash happens later (a new {time}): the pending delivery keeps the
     /// names its journal recorded, so the vendor still gets each file once, under one name.
     @Test("finished an hour later: the pending delivery keeps its names", arguments: CrashFeed.Kind.allCases)
