@@ -151,3 +151,22 @@ struct ValueListTests {
         }
     }
 }
+
+/// DNs taken apart as RFC 4514 writes them.
+struct DistinguishedNameTests {
+    @Test func partsEscapesQuotesAndSpaces() {
+        let dn = DistinguishedName(#"CN=Hopper\, Grace , OU = Sales+L=Berlin;DC=ex\41mple,O="Acme, Inc.",CN=trailing\ "#)
+        #expect(
+            dn?.parts.map { "\($0.type)=\($0.value)" } == [
+                "CN=Hopper, Grace", "OU=Sales", "L=Berlin", "DC=exAmple", "O=Acme, Inc.", "CN=trailing ",
+            ])
+        #expect(dn?.values(of: "cn") == ["Hopper, Grace", "trailing "])
+        #expect(
+            DistinguishedName.normalize("uid=ADA, ou=People,dc=Example")
+                == DistinguishedName.normalize("UID=ada,OU=people,DC=example"))
+        #expect(DistinguishedName("no equals sign") == nil)
+        #expect(DistinguishedName("=x") == nil)
+        #expect(DistinguishedName(#"cn="open"#) == nil)
+        #expect(DistinguishedName.normalize("  Not A DN ") == "not a dn")
+    }
+}

@@ -9,87 +9,95 @@ public struct DistinguishedName: Sendable, Equatable {
     /// Every pair, in the order written (the pairs of a multi-valued RDN `a=1+b=2` one after the other).
     public var parts: [Part]
 
-    /// Parses `text`; nil when it is not a DN (no `=`, a bad escape, an empty type).
+    /// Parses `text` (`\,` and `\2C` escapes, `"…"` quoted values, spaces around separators,
+    /// `,` `;` `+` between pairs); nil when it is not a DN (no `=`, an empty type, an open quote).
     public init?(_ text: String) {
-        var parts: [Part] = []
-        var bytes = Array(text.utf8)[...]
-        var type: [UInt8] = []
-        var value: [UInt8] = []
-        var inValue = false
-        var trailingSpaces = 0
-        var quoted = false
-        func hex(_ b: UInt8) -> UInt8? {
-            switch b {
-            case 0x30...0x39: return b - 0x30
-            case 0x41...0x46: return b - 0x37
-            case 0x61...0x66: return b - 0x57
-            default: return nil
-            }
-        }
-        func finish() -> Bool {
-            let t = String(decoding: type, as: UTF8.self).trimmingSpaces()
-            guard inValue, !t.isEmpty else { return false }
-            value.removeLast(trailingSpaces)
-            parts.append(Part(type: t, value: String(decoding: value, as: UTF8.self)))
-            type = []
-            value = []
-            inValue = false
-            trailingSpaces = 0
-            return true
-        }
-        if bytes.allSatisfy({ $0 == 0x20 }) { return nil }
-        while let b = bytes.popFirst() {
-            if !inValue {
-                if b == UInt8(ascii: "=") {
-                    inValue = true
-                    while bytes.first == 0x20 { bytes.removeFirst() }
-                    if bytes.first == UInt8(ascii: "\"") {
-                        quoted = true
-                        bytes.removeFirst()
-                    }
-                } else if b == UInt8(ascii: ",") || b == UInt8(ascii: "+") {
-                    return nil
-                } else {
-                    type.append(b)
-                }
-                continue
-            }
-            if quoted {
-                if b == UInt8(ascii: "\"") {
-                    quoted = false
-                    trailingSpaces = 0
-                } else if b == UInt8(ascii: "\\"), let next = bytes.popFirst() {
-                    value.append(next)
-                } else {
-                    value.append(b)
-                }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\\"):
-                guard let first = bytes.popFirst() else { return nil }
-                if let high = hex(first), let second = bytes.first, let low = hex(second) {
-                    bytes.removeFirst()
-                    value.append(high << 4 | low)
-                } else {
-                    value.append(first)
-                }
-                trailingSpaces = 0
-            case UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: ";"):
-                guard finish() else { return nil }
-                while bytes.first == 0x20 { bytes.removeFirst() }
-            case 0x20:
-                if !value.isEmpty {
-                    value.append(b)
-                    trailingSpaces += 1
-                }
-            default:
-                value.append(b)
-                trailingSpaces = 0
-            }
-        }
-        guard !quoted, finish() else { return nil }
+        var text = text
+        guard let parts = text.withUTF8({ DistinguishedName.parse($0) }) else { return nil }
         self.parts = parts
+    }
+
+    private static func hex(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: return b - 0x30
+        case 0x41...0x46: return b - 0x37
+        case 0x61...0x66: return b - 0x57
+        default: return nil
+        }
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> [Part]? {
+        var parts: [Part] = []
+        var i = 0
+        let n = bytes.count
+        var value: [UInt8] = []
+        while true {
+            // type
+            while i < n && bytes[i] == 0x20 { i += 1 }
+            let typeStart = i
+            while i < n && bytes[i] != UInt8(ascii: "=") {
+                if bytes[i] == UInt8(ascii: ",") || bytes[i] == UInt8(ascii: "+") { return nil }
+                i += 1
+            }
+            guard i < n else { return nil }
+            var typeEnd = i
+            while typeEnd > typeStart && bytes[typeEnd - 1] == 0x20 { typeEnd -= 1 }
+            guard typeEnd > typeStart else { return nil }
+            let type = String(decoding: UnsafeBufferPointer(rebasing: bytes[typeStart..<typeEnd]), as: UTF8.self)
+            i += 1
+            while i < n && bytes[i] == 0x20 { i += 1 }
+            // value
+            value.removeAll(keepingCapacity: true)
+            var keep = 0  // the length of `value` without unescaped trailing spaces
+            if i < n && bytes[i] == UInt8(ascii: "\"") {
+                i += 1
+                var closed = false
+                while i < n {
+                    let b = bytes[i]
+                    i += 1
+                    if b == UInt8(ascii: "\"") {
+                        closed = true
+                        break
+                    }
+                    if b == UInt8(ascii: "\\"), i < n {
+                        value.append(bytes[i])
+                        i += 1
+                    } else {
+                        value.append(b)
+                    }
+                }
+                guard closed else { return nil }
+                keep = value.count
+                while i < n && bytes[i] == 0x20 { i += 1 }
+            } else {
+                while i < n {
+                    let b = bytes[i]
+                    if b == UInt8(ascii: ",") || b == UInt8(ascii: "+") || b == UInt8(ascii: ";") { break }
+                    i += 1
+                    if b == UInt8(ascii: "\\") {
+                        guard i < n else { return nil }
+                        if i + 1 < n, let high = hex(bytes[i]), let low = hex(bytes[i + 1]) {
+                            value.append(high << 4 | low)
+                            i += 2
+                        } else {
+                            value.append(bytes[i])
+                            i += 1
+                        }
+                        keep = value.count
+                    } else {
+                        value.append(b)
+                        if b != 0x20 { keep = value.count }
+                    }
+                }
+            }
+            parts.append(Part(type: type, value: String(decoding: value[..<keep], as: UTF8.self)))
+            guard i < n else { return parts }
+            let separator = bytes[i]
+            guard separator == UInt8(ascii: ",") || separator == UInt8(ascii: "+") || separator == UInt8(ascii: ";") else {
+                return nil
+            }
+            i += 1
+        }
     }
 
     /// The values of the pairs of type `type` (case-insensitive: `CN`, `cn`), leftmost first.
@@ -106,16 +114,10 @@ public struct DistinguishedName: Sendable, Equatable {
 
     /// `text` normalized as a DN, or — when it is not one — trimmed and lowercased.
     public static func normalize(_ text: String) -> String {
-        DistinguishedName(text)?.normalized ?? text.trimmingSpaces().lowercased()
-    }
-}
-
-extension String {
-    /// Without leading and trailing U+0020 spaces.
-    fileprivate func trimmingSpaces() -> String {
-        var s = Substring(self)
+        if let dn = DistinguishedName(text) { return dn.normalized }
+        var s = Substring(text)
         while s.first == " " { s.removeFirst() }
         while s.last == " " { s.removeLast() }
-        return String(s)
+        return s.lowercased()
     }
 }
