@@ -13,17 +13,29 @@ targets="${FUZZ_TARGETS:-csv config snapshot}"
 out=.build/fuzz
 mkdir -p "$out"
 export SWIFT_BACKTRACE=enable=no
-flags=(-O -enable-testing -sanitize=fuzzer -parse-as-library -I "$out" -I Sources/CLibCrypto)
+# The Swift modules DropfeedCore imports, each with the system library module it wraps and the C
+# library that one links (as in Package.swift).
+wrappers="Digest:CLibCrypto:crypto Zip:CZlib:z"
+flags=(-O -enable-testing -sanitize=fuzzer -parse-as-library -I "$out")
+libs=()
+for w in $wrappers; do
+    IFS=: read -r module cmodule clib <<<"$w"
+    flags+=(-I "Sources/$cmodule")
+    libs+=("$out/lib$module.a" "-l$clib")
+done
 
 # Rebuilds $1 when it is missing or older than any Swift file under the folders that follow.
 stale() { [ ! -e "$1" ] || [ -n "$(find "${@:2}" -name '*.swift' -newer "$1" -print -quit)" ]; }
 
-if stale "$out/libDigest.a" Sources/Digest; then
-    echo "fuzz: building Digest"
-    swiftc "${flags[@]}" -module-name Digest -emit-module -emit-module-path "$out/Digest.swiftmodule" \
-        -emit-library -static Sources/Digest/*.swift -o "$out/libDigest.a"
-fi
-if stale "$out/libDropfeedCore.a" Sources/DropfeedCore Sources/Digest; then
+for w in $wrappers; do
+    IFS=: read -r module cmodule clib <<<"$w"
+    if stale "$out/lib$module.a" "Sources/$module"; then
+        echo "fuzz: building $module"
+        swiftc "${flags[@]}" -module-name "$module" -emit-module -emit-module-path "$out/$module.swiftmodule" \
+            -emit-library -static "Sources/$module"/*.swift -o "$out/lib$module.a"
+    fi
+done
+if stale "$out/libDropfeedCore.a" Sources/DropfeedCore Sources/Digest Sources/Zip; then
     echo "fuzz: building DropfeedCore (instrumented, -O; a few minutes)"
     swiftc "${flags[@]}" -module-name DropfeedCore -emit-module -emit-module-path "$out/DropfeedCore.swiftmodule" \
         -emit-library -static $(find Sources/DropfeedCore -name '*.swift' | sort) -o "$out/libDropfeedCore.a"
@@ -31,10 +43,10 @@ fi
 status=0
 for target in $targets; do
     binary="$out/fuzz-$target"
-    if [ ! -e "$binary" ] || [ "$out/libDropfeedCore.a" -nt "$binary" ] || [ "Tests/Fuzz/targets/$target.swift" -nt "$binary" ]; then
+    if stale "$binary" "Tests/Fuzz/targets/$target.swift" Tests/Fuzz/Support || [ "$out/libDropfeedCore.a" -nt "$binary" ]; then
         echo "fuzz: linking $target"
-        swiftc "${flags[@]}" "Tests/Fuzz/targets/$target.swift" "$out/libDropfeedCore.a" "$out/libDigest.a" -lcrypto \
-            -o "$binary"
+        swiftc "${flags[@]}" "Tests/Fuzz/targets/$target.swift" Tests/Fuzz/Support/*.swift "$out/libDropfeedCore.a" \
+            "${libs[@]}" -o "$binary"
     fi
     mkdir -p "$out/corpus-$target"
     regressions=()

@@ -89,6 +89,32 @@ import Testing
 
     private let source = CSVReadOptions(textOnly: true)
 
+    @Test func sourceMaxFieldBytesSetsTheLimit() throws {
+        let w = try FeedWorkspace()
+        try w.write("hr.csv", "id,email\n1,a@x\n")
+        try w.write(
+            "m.json",
+            "{ version: 1, key: \"user_id\", columns: [ { name: \"user_id\", from: \"id\" } ], output: { file: \"u_{seq}.csv\" } }")
+        for (value, limit) in [("1024", 1024), ("1073741824", 1 << 30)] {
+            try w.write(
+                "dropfeed.json",
+                """
+                { version: 1, source: { path: "hr.csv", key: "id", maxFieldBytes: \(value) }, stateDir: "state",
+                  targets: [ { name: "t", mapping: "m.json", deliver: { directory: "out" } } ] }
+                """)
+            let config = try FeedConfig.load(path: w.path("dropfeed.json"))
+            #expect(config.source.options.limits.maxFieldBytes == limit)
+            #expect(config.source.options.limits.maxRecordBytes == max(limit, CSVLimits.defaultMaxRecordBytes))
+        }
+        try w.write(
+            "dropfeed.json",
+            """
+            { version: 1, source: { path: "hr.csv", key: "id", maxFieldBytes: 0 }, stateDir: "state",
+              targets: [ { name: "t", mapping: "m.json", deliver: { directory: "out" } } ] }
+            """)
+        #expect(throws: ConfigError.self) { try FeedConfig.load(path: w.path("dropfeed.json")) }
+    }
+
     @Test func nulByteIsReportedWithItsPlace() throws {
         #expect(try outcome(utf8("id,name\n1,Ann\n2,B") + [0] + utf8("b\n"), options: source) == .failure(
             "NUL byte at <input>:3:4 (a binary file, or not a CSV export?)"))

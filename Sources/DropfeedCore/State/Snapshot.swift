@@ -189,11 +189,12 @@ enum SnapshotV1 {
                 let keyHash = le(UInt64.self, base)
                 let keyStart = Int(le(UInt32.self, base + 16))
                 let keyLength = Int(le(UInt32.self, base + 20))
-                let location = Int(le(UInt64.self, base + 24))
+                let location = Int(clamping: le(UInt64.self, base + 24))
                 let length = Int(le(UInt32.self, base + 32))
                 let sourceKeyHash = le(UInt64.self, base + 40)
                 let inputHash = le(UInt64.self, base + 48)
-                guard keyStart + keyLength <= keys.count, location + length <= arena.count else { throw corrupt }
+                guard keyStart + keyLength <= keys.count, length <= arena.count, location <= arena.count - length
+                else { throw corrupt }
                 // The row: 4-byte lengths become varints.
                 var row: [UInt8] = []
                 var i = location

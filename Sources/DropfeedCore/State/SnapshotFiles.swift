@@ -343,9 +343,14 @@ extension RowIndex {
             )
         }
         let parts = Int(header.readLE(UInt32.self, at: 12))
-        let n = Int(header.readLE(UInt64.self, at: 16))
-        let keyCount = Int(header.readLE(UInt64.self, at: 24))
-        guard parts >= 1, n >= 0, keyCount >= 0, n < 1 << 40, keyCount < 1 << 40,
+        // Bounded before they become Ints: a corrupted count above Int.max would trap (found by
+        // `make fuzz`, Tests/Fuzz/regressions/snapshot/).
+        let rawCount = header.readLE(UInt64.self, at: 16)
+        let rawKeyCount = header.readLE(UInt64.self, at: 24)
+        guard rawCount < 1 << 40, rawKeyCount < 1 << 40 else { throw corrupt }
+        let n = Int(rawCount)
+        let keyCount = Int(rawKeyCount)
+        guard parts >= 1, n >= 0, keyCount >= 0,
             SnapshotFormat.indexHeaderSize + n * (8 * 4 + 4 * 2) + keyCount + 8 == fileSize
         else { throw corrupt }
         var hasher = StreamHash()

@@ -4,19 +4,7 @@ import Foundation
 
 @testable import DropfeedCore
 
-private let folder: String = {
-    let path = NSTemporaryDirectory() + "dropfeed-fuzz-config-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}()
-
-/// Writes `bytes` to `path` with plain POSIX calls (FileManager's atomic write is slow per input).
-private func writeFile(_ path: String, _ bytes: [UInt8]) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    precondition(fd >= 0, "cannot write \(path)")
-    bytes.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
-    close(fd)
-}
+private let folder = fuzzFolder("config")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -16,8 +16,7 @@ private struct Original {
 }
 
 private let original: Original = {
-    let folder = NSTemporaryDirectory() + "dropfeed-fuzz-snapshot-\(getpid())"
-    try! FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let folder = fuzzFolder("snapshot")
     let rows = (0..<12).map { ["id\($0)", "user\($0)@example.org", $0 % 3 == 0 ? "" : "Dept \($0 % 4)"] }
     let segmentPath = folder + "/original.seg"
     let writer = try! SegmentWriter(path: segmentPath)
@@ -53,14 +52,6 @@ private func mutate(_ bytes: [UInt8], _ input: ArraySlice<UInt8>) -> [UInt8] {
     }
     if k < input.endIndex, input[k] != 0 { out = Array(out.prefix(Int(input[k]) * out.count / 256)) }
     return out
-}
-
-/// Writes `bytes` to `path` with plain POSIX calls (FileManager's atomic write is slow per input).
-private func writeFile(_ path: String, _ bytes: [UInt8]) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    precondition(fd >= 0, "cannot write \(path)")
-    bytes.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
-    close(fd)
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
