@@ -399,6 +399,7 @@ public final class FeedRunner: @unchecked Sendable {
         let parts = [
             dropfeedVersion, target.mapping.digest, table.header.joined(separator: "\u{1F}"),
             source.key.joined(separator: "\u{1F}"), String(source.options.delimiter), source.options.encoding.rawValue,
+            source.format.rawValue,
         ]
         return SHA256.hex(Array(parts.joined(separator: "\u{1E}").utf8))
     }
