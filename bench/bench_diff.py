@@ -31,7 +31,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 GENERATOR = os.path.join(HERE, "gen_exports.py")
 KEY = "employee_id"
-# The targets of PRODUCT.md §7, which apply at 1,000,000 rows.
+# The project's targets, which apply at 1,000,000 rows.
 TARGET_SPEEDUP = 10.0
 TARGET_MEMORY = 0.2
 
@@ -208,7 +208,7 @@ def main(argv):
         "dropfeed diff vs csv-diff — wall time (median of the runs) and peak RSS (largest of the runs),",
         "the two tools alternating on the same files; cpu s = median user + system time;",
         "speed-up = csv-diff s / dropfeed s (wall),",
-        "memory = dropfeed RSS / csv-diff RSS. Targets at 1,000,000 rows (PRODUCT.md §7): "
+        "memory = dropfeed RSS / csv-diff RSS. Targets at 1,000,000 rows: "
         f"speed-up >= {TARGET_SPEEDUP:.0f}x, memory <= {TARGET_MEMORY:.2f}.",
         f"dropfeed: {tool_version([a.dropfeed, '--version'])}; csv-diff: "
         f"{tool_version(csv_diff + ['--version'])}; Python {platform.python_version()}; "

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SFTP upload throughput (PRODUCT.md §7): Dropfeed's SFTP module (libssh2 1.10) beside OpenSSH's own
+# SFTP upload throughput: Dropfeed's SFTP module (libssh2 1.10) beside OpenSSH's own
 # `sftp` client, the same file to the same loopback sshd, alternating, RUNS times each. Prints the median
 # MB/s of each and their ratio (target: Dropfeed ≥ 90% of OpenSSH); saves it to bench/results/sftp.txt.
 #

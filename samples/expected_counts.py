@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An independent oracle for Dropfeed's per-target counts (standard library only).
 
-Re-implements the mapping semantics of PRODUCT.md §3 in plain Python — where, from, template,
+Re-implements the mapping semantics (the README's mapping reference) in plain Python — where, from, template,
 value, map/default, lookup, date, transform, required, key — and the diff, then prints what
 each target of a config should report on a first run (no snapshot) with the old export, and
 on the next run with the new export:

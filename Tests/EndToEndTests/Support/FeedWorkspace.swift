@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The JSON report of `plan --json` / `run --json` (PRODUCT.md §2): the contract fields, decoded
+/// The JSON report of `plan --json` / `run --json`: the contract fields, decoded
 /// strictly (a missing contract field fails the decoding), plus the extras the tests look at.
 struct FeedReport: Decodable {
     struct Source: Decodable {
