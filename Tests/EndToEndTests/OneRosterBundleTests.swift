@@ -182,6 +182,7 @@ import Testing
                 #"""
                 { version: 1, key: "id", columns: [{ name: "id", from: "id" }],
                   output: { file: "r_{seq}.zip", format: "oneroster", mode: "both", delimiter: ";", action: false,
+                            deletes: { set: { id: "gone" } },
                             oneroster: { orgs: [{ sourcedId: "o", name: "O", type: "campus" }] } } }
                 """#.utf8
             ).write(to: dir.appendingPathComponent("m.json"))
@@ -198,6 +199,7 @@ import Testing
                 "output.action: OneRoster delta rows carry status",
                 "output: OneRoster CSV files are comma separated UTF-8 with a header",
                 "output.oneroster.orgs[0].type: must be one of department, school, district",
+                "output.deletes: format \"oneroster\" sends a deleted user with status tobedeleted",
             ] {
                 #expect(text.contains(expected), "missing \(expected) in:\n\(text)")
             }

@@ -328,6 +328,11 @@ enum MappingLoader {
         if format == .oneroster {
             oneRoster = readOneRoster(o.node("oneroster"), path: o.child("oneroster"), log: log)
             if mode == .both { log.add(o.child("mode"), "format \"oneroster\" writes one bundle a run: \"full\" (bulk) or \"delta\"") }
+            if case .set = deletes {
+                log.add(
+                    o.child("deletes"),
+                    "format \"oneroster\" sends a deleted user with status tobedeleted: deletes must be \"row\" or \"omit\"")
+            }
             if o.has("action") { log.add(o.child("action"), "OneRoster delta rows carry status (active/tobedeleted), not an action column") }
             if dialect.delimiter != UInt8(ascii: ",") || !dialect.header || dialect.encoding != .utf8 {
                 log.add(path, "OneRoster CSV files are comma separated UTF-8 with a header: leave delimiter, header and encoding out")

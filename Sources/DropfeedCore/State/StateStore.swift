@@ -32,7 +32,28 @@ public final class StateStore: @unchecked Sendable {
         where name.hasPrefix(".") && (name.contains(".tmp-") || name.hasPrefix(".spool-")) {
             try FileSystem.remove(stateDir + "/" + name)
         }
+        try removeStaleReportTemporaries()
         Fault.point("after-leftovers")
+    }
+
+    /// How old a temporary file in `runs/` must be before a run removes it as a killed run's.
+    static let staleReportAge: time_t = 3600
+
+    /// Temporary files a killed run left in `runs/` (its report is written after the lock is
+    /// released, so only those older than `staleReportAge`: a run writing its report now is left
+    /// alone). Never through a link: `runs` must be a folder and each file a regular file.
+    private func removeStaleReportTemporaries() throws {
+        let runs = stateDir + "/runs"
+        var folder = stat()
+        guard lstat(runs, &folder) == 0, folder.st_mode & S_IFMT == S_IFDIR else { return }
+        let cutoff = time(nil) - StateStore.staleReportAge
+        for name in FileSystem.list(runs) where name.hasPrefix(".") && name.contains(".tmp-") {
+            var file = stat()
+            let path = runs + "/" + name
+            if lstat(path, &file) == 0, file.st_mode & S_IFMT == S_IFREG, file.st_mtim.tv_sec < cutoff {
+                try FileSystem.remove(path)
+            }
+        }
     }
 
     // MARK: source.json
