@@ -81,3 +81,14 @@ struct Arguments {
         return n
     }
 }
+
+extension Arguments {
+    /// The value of `flag` as a number of seconds (0 or more), nil when the flag is absent.
+    func seconds(_ flag: String, command: String) throws -> Double? {
+        guard let raw = value(flag) else { return nil }
+        guard let seconds = Double(raw), seconds >= 0, seconds.isFinite else {
+            throw UsageError("\(flag) takes a number of seconds, not `\(raw)`", command: command)
+        }
+        return seconds
+    }
+}

@@ -141,13 +141,7 @@ enum FeedCommands {
                 hooks.append(Hook(event: event, command: command, timeoutSeconds: hookTimeout))
             }
         }
-        var waitLock = 0.0
-        if let raw = a.value("--wait-lock") {
-            guard let seconds = Double(raw), seconds >= 0, seconds.isFinite else {
-                throw UsageError("--wait-lock takes a number of seconds, not `\(raw)`", command: "run")
-            }
-            waitLock = seconds
-        }
+        let waitLock = try a.seconds("--wait-lock", command: "run") ?? 0
         let configPath = a.value("--config") ?? ConfigFile.defaultPath
         let cwd = FileManager.default.currentDirectoryPath
         var options = RunOptions(

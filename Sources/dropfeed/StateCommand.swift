@@ -5,6 +5,7 @@ enum StateCommand {
     static let help = """
         usage: dropfeed state list | show TARGET | reset TARGET | rollback TARGET
                               | pending TARGET | discard TARGET | export TARGET   [--config FILE] [--json]
+                              [--wait-lock SECONDS]
 
           list              every target with the run that last delivered to it, and its last
                             success and last failure (from the run history)
@@ -19,14 +20,16 @@ enum StateCommand {
           export TARGET     what the vendor has now: the snapshot's rows as CSV in the target's
                             dialect (with a header), or JSON Lines with --json, on stdout
 
-        reset, rollback and discard take the state lock (exit 75 while a run holds it).
+        reset, rollback and discard take the state lock: exit 75 while a run holds it, or wait up to
+        SECONDS for it with --wait-lock SECONDS.
 
         example:
           dropfeed state pending acme-lms && dropfeed state discard acme-lms
         """
 
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, command: "state", valued: ["--config"], switches: ["--json"])
+        let a = try Arguments(args, command: "state", valued: ["--config", "--wait-lock"], switches: ["--json"])
+        let waitLock = try a.seconds("--wait-lock", command: "state") ?? 0
         guard let action = a.positionals.first else {
             throw UsageError("state needs list, show, reset, rollback, pending, discard or export", command: "state")
         }
@@ -166,7 +169,7 @@ enum StateCommand {
             return .success
         case "discard":
             let state = try target()
-            let store = StateStore(stateDir: config.stateDir)
+            let store = StateStore(stateDir: config.stateDir, lockWaitSeconds: waitLock)
             let lock = try store.lock()
             let dropped = try store.discardPending(target: state.name)
             withExtendedLifetime(lock) {}
@@ -192,7 +195,7 @@ enum StateCommand {
             return .success
         case "reset":
             let state = try target()
-            let store = StateStore(stateDir: config.stateDir)
+            let store = StateStore(stateDir: config.stateDir, lockWaitSeconds: waitLock)
             let lock = try store.lock()
             try store.reset(target: state.name)
             withExtendedLifetime(lock) {}
@@ -202,7 +205,7 @@ enum StateCommand {
             return .success
         case "rollback":
             let state = try target()
-            let store = StateStore(stateDir: config.stateDir)
+            let store = StateStore(stateDir: config.stateDir, lockWaitSeconds: waitLock)
             let lock = try store.lock()
             let restored = try store.rollback(target: state.name)
             withExtendedLifetime(lock) {}

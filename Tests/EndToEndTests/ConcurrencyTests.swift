@@ -31,6 +31,29 @@ import Testing
         }
     }
 
+    /// `--wait-lock` on a state command that writes: it waits for the run holding the lock
+    /// instead of exiting 75, then does its work once the run has committed.
+    @Test("state reset --wait-lock waits for the run holding the lock, then resets")
+    func stateResetWaitsForTheLock() throws {
+        try CrashFeed.with(.directory) { feed in
+            try feed.nightOne()
+            let bad = try feed.run(["state", "reset", "badges", "--wait-lock", "soon"], now: CrashFeed.nightTwo)
+            #expect(bad.exitCode == 64, "--wait-lock soon: exit \(bad.exitCode): \(bad.stderr.prefix(300))")
+            let first = try StoppedRun(feed, at: "after-stage:badges")
+            let reset = try feed.launch(["state", "reset", "badges", "--wait-lock", "600"], now: CrashFeed.nightTwo)
+            defer { if reset.isRunning { kill(reset.processIdentifier, SIGKILL) } }
+            // The run is stopped holding the lock, so the reset cannot have finished: were it not
+            // waiting, it would have exited 75 by now.
+            usleep(500_000)
+            #expect(reset.isRunning, "the reset did not wait for the lock (exit \(reset.terminationStatus))")
+            #expect(try first.finish() == 0, "the run holding the lock did not complete")
+            reset.waitUntilExit()
+            #expect(reset.terminationStatus == 0, "the reset exited \(reset.terminationStatus)")
+            let export = try feed.run(["state", "export", "badges"], now: CrashFeed.nightTwo)
+            #expect(export.stderr.contains("no snapshot"), "after the reset: \(export.stderr.prefix(300))")
+        }
+    }
+
     @Test("a lock left by a killed run does not block the next run")
     func lockOfAKilledRun() throws {
         let oracle = try CrashOracle.nights()

@@ -58,7 +58,7 @@ _dropfeed() {
             if [[ $COMP_CWORD -eq 3 && ${COMP_WORDS[2]} != list && $cur != -* ]]; then
                 COMPREPLY=($(compgen -W "$(_dropfeed_targets "$config")" -- "$cur")); return
             fi
-            options="--config --json" ;;
+            options="--config --json --wait-lock" ;;
     esac
     if [[ $cur == -* || $command == plan || $command == run || $command == validate ]]; then
         COMPREPLY=($(compgen -W "$options $common" -- "$cur"))
