@@ -58,12 +58,37 @@ enum FileSystem {
 
     /// A new private folder (0700) in the system's temporary directory, with an unguessable
     /// name (`mkdtemp`), for files no other local user may plant or read.
-    static func makeTemporaryFolder(prefix: String) throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/" + prefix + "XXXXXX").utf8CString)
+    ///
+    /// The name carries this process's id (`PREFIXPID-XXXXXX`), and the folders of the same prefix
+    /// that a killed process left — its id no longer running, untouched for `staleTemporaryAge`,
+    /// ours, real folders rather than links — are removed first: a killed `plan` or encryption
+    /// leaves no identity data behind for good.
+    static func makeTemporaryFolder(prefix: String, in parent: String = NSTemporaryDirectory()) throws -> String {
+        removeStaleTemporaryFolders(prefix: prefix, in: parent)
+        var template = Array((parent + "/" + prefix + "\(getpid())-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StateError("cannot create a temporary folder in \(NSTemporaryDirectory()): \(errnoText())")
+            throw StateError("cannot create a temporary folder in \(parent): \(errnoText())")
         }
         return String(cString: made)
+    }
+
+    /// How long a dead process's temporary folder must have been left alone before it is removed.
+    static let staleTemporaryAge: time_t = 600
+
+    private static func removeStaleTemporaryFolders(prefix: String, in parent: String) {
+        let cutoff = time(nil) - staleTemporaryAge
+        for name in list(parent) where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid() else {
+                continue
+            }
+            let path = parent + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid(),
+                st.st_mtim.tv_sec < cutoff, kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            try? remove(path)
+        }
     }
 
     /// Sixteen random hex digits, for temporary names another local user cannot guess.
