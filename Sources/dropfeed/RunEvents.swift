@@ -52,7 +52,8 @@ final class RunEvents: RunObserver, @unchecked Sendable {
         if phase == "read source", let bytes = sourceBytes, seconds > 0 {
             let rate = Double(bytes) / 1e6 / seconds
             fields.append(("bytes", .int(Int(bytes))))
-            text += String(format: " (%.1f MB, %.1f MB/s)", Double(bytes) / 1e6, rate)
+            text += String(format: " (%.1f MB, %.1f MB/s, \(SourceMeter.rows) rows)", Double(bytes) / 1e6, rate)
+            fields.append(("rows", .int(SourceMeter.rows)))
         }
         if Output.logFormat == .text { Output.detail(text) }
         Output.log(level: "info", event: "phase", fields)
@@ -96,7 +97,10 @@ final class RunEvents: RunObserver, @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(start)
         var text = "\(phase)… \(String(format: "%.1f", elapsed)) s"
         if phase == "read source", let bytes = sourceBytes {
-            text += String(format: " (%.1f MB)", Double(bytes) / 1e6)
+            let rows = SourceMeter.rows
+            text += String(format: " (%.1f MB", Double(bytes) / 1e6)
+            if rows > 0 && elapsed > 0.5 { text += String(format: ", %d rows, %.0f rows/s", rows, Double(rows) / elapsed) }
+            text += ")"
         }
         if let file {
             // Bytes the server acknowledged for this file so far (a retry may count some twice).

@@ -40,6 +40,7 @@ import Testing
             let verbose = try feed.run(["run", "-v", "--allow-deletes", "10"])
             #expect(verbose.exitCode == 0, "\(verbose.stderr)")
             #expect(verbose.stderr.contains("read source: "), "per-phase timings: \(verbose.stderr)")
+            #expect(verbose.stderr.contains(", 10 rows)"), "rows read: \(verbose.stderr)")
             #expect(verbose.stderr.contains("deliver lms: "))
             #expect(verbose.stderr.contains("lms: delivered"))
         }

@@ -125,6 +125,7 @@ public final class SourceTable: @unchecked Sendable {
             try SourceTable.checkKeys(source, header: header)
         }
         try spool.write(rows.buffer)
+        SourceMeter.set(rows: rowCount)
         group.wait()
         sha256 = try digest.result()
         byteCount = digest.size
@@ -208,6 +209,7 @@ public final class SourceTable: @unchecked Sendable {
         if rows.buffer.count >= 1 << 20 {
             try spool.write(rows.buffer)
             rows.buffer.removeAll(keepingCapacity: true)
+            SourceMeter.set(rows: rowCount + 1)
         }
         rows.rowStart = rows.buffer.count
         rowCount += 1
