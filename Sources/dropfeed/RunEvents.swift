@@ -99,7 +99,10 @@ final class RunEvents: RunObserver, @unchecked Sendable {
         if phase == "read source", let bytes = sourceBytes {
             let rows = SourceMeter.rows
             text += String(format: " (%.1f MB", Double(bytes) / 1e6)
-            if rows > 0 && elapsed > 0.5 { text += String(format: ", %d rows, %.0f rows/s", rows, Double(rows) / elapsed) }
+            if rows > 0 && elapsed > 0.5 {
+                text += String(format: ", %d rows", rows)
+                if let read = SourceMeter.bytes { text += String(format: ", %.1f MB/s", Double(read) / 1e6 / elapsed) }
+            }
             text += ")"
         }
         if let file {

@@ -103,7 +103,10 @@ public final class SourceTable: @unchecked Sendable {
         if let reader = csv {
             let positions = kept.map { reader.header.firstIndex(of: $0)! }
             var scratch: [UInt8] = []
+            var readBytes: Int64 = 0
             try reader.forEach { record in
+                readBytes += Int64(record.rawContent.count + 1)
+                if rowCount & 0x3FFF == 0 { SourceMeter.set(rows: rowCount, bytes: readBytes) }
                 for (k, c) in positions.enumerated() {
                     if record.isEscaped(c) {
                         scratch = record.bytes(c)
