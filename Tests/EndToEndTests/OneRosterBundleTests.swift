@@ -176,33 +176,24 @@ import Testing
     }
 
     @Test func aMappingThatIsNotUsersCsvIsRefused() throws {
-        try TemporaryDirectory.with { dir in
-            try Data("id\n1\n".utf8).write(to: dir.appendingPathComponent("e.csv"))
-            try Data(
-                #"""
-                { version: 1, key: "id", columns: [{ name: "id", from: "id" }],
-                  output: { file: "r_{seq}.zip", format: "oneroster", mode: "both", delimiter: ";", action: false,
-                            deletes: { set: { id: "gone" } },
-                            oneroster: { orgs: [{ sourcedId: "o", name: "O", type: "campus" }] } } }
-                """#.utf8
-            ).write(to: dir.appendingPathComponent("m.json"))
-            try Data(
-                #"{ version: 1, source: { path: "e.csv", key: "id" }, stateDir: "s", targets: [{ name: "t", mapping: "m.json", deliver: { directory: "o" } }] }"#
-                    .utf8
-            ).write(to: dir.appendingPathComponent("dropfeed.json"))
-            let r = try DropfeedProcess.run(["validate"], cwd: dir)
-            #expect(r.exitCode == 78)
-            let text = r.stdout + r.stderr
-            for expected in [
-                "columns: format \"oneroster\": the columns must be users.csv's, in this order: sourcedId, status,",
-                "output.mode: format \"oneroster\" writes one bundle a run",
-                "output.action: OneRoster delta rows carry status",
-                "output: OneRoster CSV files are comma separated UTF-8 with a header",
-                "output.oneroster.orgs[0].type: must be one of department, school, district",
-                "output.deletes: format \"oneroster\" sends a deleted user with status tobedeleted",
-            ] {
-                #expect(text.contains(expected), "missing \(expected) in:\n\(text)")
-            }
+        let r = try validateMapping(
+            #"""
+            { version: 1, key: "id", columns: [{ name: "id", from: "id" }],
+              output: { file: "r_{seq}.zip", format: "oneroster", mode: "both", delimiter: ";", action: false,
+                        deletes: { set: { id: "gone" } },
+                        oneroster: { orgs: [{ sourcedId: "o", name: "O", type: "campus" }] } } }
+            """#)
+        #expect(r.exitCode == 78)
+        let text = r.stdout + r.stderr
+        for expected in [
+            "columns: format \"oneroster\": the columns must be users.csv's, in this order: sourcedId, status,",
+            "output.mode: format \"oneroster\" writes one bundle a run",
+            "output.action: OneRoster delta rows carry status",
+            "output: OneRoster CSV files are comma separated UTF-8 with a header",
+            "output.oneroster.orgs[0].type: must be one of department, school, district",
+            "output.deletes: format \"oneroster\" sends a deleted user with status tobedeleted",
+        ] {
+            #expect(text.contains(expected), "missing \(expected) in:\n\(text)")
         }
     }
 }

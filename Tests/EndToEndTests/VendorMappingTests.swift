@@ -34,19 +34,10 @@ import Testing
     }
 
     @Test func aPreambleLineWithALineBreakIsInvalid() throws {
-        try TemporaryDirectory.with { dir in
-            try Data("id\n1\n".utf8).write(to: dir.appendingPathComponent("e.csv"))
-            try Data(
-                #"{ version: 1, key: "id", columns: [{ name: "id", from: "id" }], output: { file: "x_{seq}.csv", preamble: ["a\nb"] } }"#
-                    .utf8
-            ).write(to: dir.appendingPathComponent("m.json"))
-            try Data(
-                #"{ version: 1, source: { path: "e.csv", key: "id" }, stateDir: "s", targets: [{ name: "t", mapping: "m.json", deliver: { directory: "o" } }] }"#
-                    .utf8
-            ).write(to: dir.appendingPathComponent("dropfeed.json"))
-            let r = try DropfeedProcess.run(["validate"], cwd: dir)
-            #expect(r.exitCode == 78)
-            #expect((r.stdout + r.stderr).contains("output.preamble[0]: one line each: no line breaks"), "\(r.stdout)")
-        }
+        let r = try validateMapping(
+            #"{ version: 1, key: "id", columns: [{ name: "id", from: "id" }], output: { file: "x_{seq}.csv", preamble: ["a\nb"] } }"#
+        )
+        #expect(r.exitCode == 78)
+        #expect((r.stdout + r.stderr).contains("output.preamble[0]: one line each: no line breaks"), "\(r.stdout)")
     }
 }
