@@ -95,6 +95,24 @@ import Testing
         }
     }
 
+    /// A target held by a gate still explains itself: `plan --out` writes its changes.csv (the
+    /// update's new value read from this run's rows) and `--explain` tells an updated row's story.
+    @Test func aHeldTargetsChangesAndStoryAreReadable() throws {
+        try MiniFeed.with(people: 20, maxDeletes: 2) { feed in
+            #expect(try feed.run(["run"]).exitCode == 0)
+            try feed.writeExport(people: 0..<15, renamed: [3])
+            let plan = try feed.run(["plan", "--out", "preview"])
+            #expect(plan.exitCode == 3, "\(plan.stderr)")
+            #expect(plan.stderr.contains("lms: held"), "\(plan.stderr)")
+            let changes = try String(contentsOf: feed.root.file("preview/lms/changes.csv"), encoding: .utf8)
+            #expect(changes.contains("update,P1003,name,Person Number 3,Renamed Number 3\n"), "\(changes)")
+            #expect(changes.contains("delete,P1019,email,person.19@mini.example,\n"), "\(changes)")
+            let explain = try feed.run(["plan", "--explain", "lms", "P1003"])
+            #expect(explain.exitCode == 3, "\(explain.stderr)")
+            #expect(explain.stdout.contains("`Person Number 3` → `Renamed Number 3`"), "\(explain.stdout)")
+        }
+    }
+
     /// A delivery that cannot complete (the vendor's folder is blocked): `plan` reports it as
     /// pending, `state pending` shows it, `state discard` drops it, and the next run computes
     /// the changes again.

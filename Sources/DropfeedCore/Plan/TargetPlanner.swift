@@ -133,6 +133,8 @@ struct TargetPlanner {
                 plan.outcome.status = .held
                 plan.outcome.rows = plan.mapped.count + plan.kept.population
                 plan.sentDeletes = []
+                // Nothing is sent, but `plan --out`'s changes.csv and `--explain` read the mapped rows.
+                try finishSegment(plan, writer: writer)
                 return
             }
         }
@@ -141,12 +143,7 @@ struct TargetPlanner {
             previous == nil || !plan.adds.isEmpty || !plan.updates.isEmpty || plan.deletes.count > plan.outcome.heldDeletes
         plan.outcome.rows = plan.nextRowCount
         if changed { try compactIfWorthIt(plan, writer: writer) }
-        try writer.finish()
-        if writer.size > SnapshotFormat.segmentMagic.count {
-            plan.segment = try SegmentFile(path: segmentPath, expectedSize: writer.size, target: target.name)
-        } else {
-            unlink(segmentPath)
-        }
+        try finishSegment(plan, writer: writer)
 
         // Files.
         let names = FileNames(target: target.name, output: mapping.output, clock: clock, seq: seq)
@@ -175,6 +172,17 @@ struct TargetPlanner {
         plan.nextMeta = SnapshotMeta(
             target: target.name, runId: clock.runId, time: clock.iso, columns: mapping.columnNames, key: mapping.key,
             rows: plan.nextRowCount, seq: plan.seq, files: [], inputDigest: inputDigest)
+    }
+
+    /// Completes this run's segment and opens it for reading as `plan.segment`; removes it when
+    /// it holds no row.
+    private func finishSegment(_ plan: TargetPlan, writer: SegmentWriter) throws {
+        try writer.finish()
+        if writer.size > SnapshotFormat.segmentMagic.count {
+            plan.segment = try SegmentFile(path: segmentPath, expectedSize: writer.size, target: target.name)
+        } else {
+            unlink(segmentPath)
+        }
     }
 
     // MARK: Mapping
