@@ -94,21 +94,34 @@ public enum FeedValidation {
                 }
             }
         }
-        guard case .array(let columns)? = mapping["columns"] else { return out }
-        for (k, item) in columns.enumerated() {
-            guard case .object(let c) = item else { continue }
+        func value(_ c: [String: ConfigNode], at path: String) {
             switch c["from"] {
-            case .string(let name)?: out.append(("columns[\(k)].from", name))
+            case .string(let name)?: out.append(("\(path).from", name))
             case .array(let names)?:
                 for (j, node) in names.enumerated() {
-                    if case .string(let name) = node { out.append(("columns[\(k)].from[\(j)]", name)) }
+                    if case .string(let name) = node { out.append(("\(path).from[\(j)]", name)) }
                 }
             default: break
             }
             if case .string(let text)? = c["template"], let template = try? Template(text) {
-                for name in template.placeholders { out.append(("columns[\(k)].template", name)) }
+                for name in template.placeholders { out.append(("\(path).template", name)) }
             }
-            if case .string(let name)? = c["lookup"] { out.append(("columns[\(k)].lookup", name)) }
+            if case .string(let name)? = c["lookup"] { out.append(("\(path).lookup", name)) }
+        }
+        if case .array(let columns)? = mapping["columns"] {
+            for (k, item) in columns.enumerated() {
+                if case .object(let c) = item { value(c, at: "columns[\(k)]") }
+            }
+        }
+        // OneRoster enrollments' values are columns too.
+        if case .object(let output)? = mapping["output"], case .object(let roster)? = output["oneroster"],
+            case .object(let enrollments)? = roster["enrollments"]
+        {
+            for field in EnrollmentSpec.Field.allCases {
+                if case .object(let c)? = enrollments[field.rawValue] {
+                    value(c, at: "output.oneroster.enrollments.\(field.rawValue)")
+                }
+            }
         }
         return out
     }

@@ -15,6 +15,8 @@ struct CompiledMapping: @unchecked Sendable {
     /// A plain reference to several values: joined with this text (csvde: `;`, as exported), or
     /// nil to reject the row (LDIF, SCIM), naming `join`, `first` and `index`.
     private let plainJoin: String?
+    /// OneRoster enrollments, whose values a row is checked for.
+    private let enrollments: EnrollmentSpec?
 
     enum Outcome {
         /// Filtered out by `where`.
@@ -48,8 +50,11 @@ struct CompiledMapping: @unchecked Sendable {
         let defaultValue: String?
         let date: DateConversion?
         let transforms: [Transform]
+        /// The formula guard applies to this column.
+        let guarded: Bool
+        let keepsEveryValue: Bool
 
-        init(spec: ColumnSpec, start: Start, lookup: Int?, lookupBy: Int?) {
+        init(spec: ColumnSpec, start: Start, lookup: Int?, lookupBy: Int?, output: OutputSpec) {
             name = spec.name
             self.start = start
             self.lookup = lookup
@@ -59,6 +64,9 @@ struct CompiledMapping: @unchecked Sendable {
             defaultValue = spec.defaultValue
             date = spec.date
             transforms = spec.transforms
+            guarded =
+                output.formulaGuard && (output.formulaGuardExcept.isEmpty || !output.formulaGuardExcept.contains(spec.name))
+            keepsEveryValue = spec.keepsEveryValue
         }
     }
 
@@ -114,16 +122,17 @@ struct CompiledMapping: @unchecked Sendable {
         }
         for (k, c) in mapping.conditions.enumerated() { check(c.column, "where[\(k)].column") }
         for (k, column) in mapping.columns.enumerated() {
+            let at = column.path ?? "columns[\(k)]"
             switch column.source {
             case .from(let list):
                 for (j, name) in list.enumerated() {
-                    check(name, list.count == 1 ? "columns[\(k)].from" : "columns[\(k)].from[\(j)]")
+                    check(name, list.count == 1 ? "\(at).from" : "\(at).from[\(j)]")
                 }
             case .template(let t):
-                for name in t.placeholders { check(name, "columns[\(k)].template") }
+                for name in t.placeholders { check(name, "\(at).template") }
             case .value: break
             }
-            if column.list.pick == nil && column.list.filter == nil {
+            if column.list.pick == nil && column.list.filter == nil && !column.keepsEveryValue {
                 var plain: [String] = []
                 switch column.source {
                 case .from(let list): plain = list
@@ -133,19 +142,19 @@ struct CompiledMapping: @unchecked Sendable {
                 if let name = plain.first(where: { multiValued[$0] != nil }) {
                     out.append(
                         ConfigProblem(
-                            file: mapping.file, path: "columns[\(k)]",
+                            file: mapping.file, path: at,
                             message:
                                 "`\(name)` has several values (as in the record at line \(multiValued[name]!) of the "
                                 + "source): say which with join, first, index or where"))
                 }
             }
-            if let by = column.lookupBy { check(by, "columns[\(k)].lookupBy") }
+            if let by = column.lookupBy { check(by, "\(at).lookupBy") }
             if let lookup = column.lookup {
-                check(lookup, "columns[\(k)].lookup")
+                check(lookup, "\(at).lookup")
                 if sourceKey.count != 1 && column.lookupBy == nil {
                     out.append(
                         ConfigProblem(
-                            file: mapping.file, path: "columns[\(k)].lookup",
+                            file: mapping.file, path: "\(at).lookup",
                             message: "lookup needs a single-column source key"))
                 }
             }
@@ -173,8 +182,10 @@ struct CompiledMapping: @unchecked Sendable {
             case .value(let v): start = .constant(v)
             }
             return CompiledColumn(
-                spec: spec, start: start, lookup: spec.lookup.map(position), lookupBy: spec.lookupBy.map(position))
+                spec: spec, start: start, lookup: spec.lookup.map(position), lookupBy: spec.lookupBy.map(position),
+                output: mapping.output)
         }
+        enrollments = mapping.output.oneRoster?.enrollments
         multiValued = table.format.isMultiValued
         plainJoin = table.format == .csvde ? ";" : nil
         var sources: [(key: Int, target: Int)]? = []
@@ -227,12 +238,14 @@ struct CompiledMapping: @unchecked Sendable {
     /// `lookup(value, column, by)` reads another row's value (`by`: the kept column matched, nil for the key).
     func evaluate(_ values: [String], lookup: (String, Int, Int?) -> String?, misses: inout [LookupMiss]) -> Outcome {
         for (position, condition) in conditions where !holds(condition, values[position]) { return .skipped }
-        let formulaGuard = mapping.output.formulaGuard
-        let unguarded = mapping.output.formulaGuardExcept
         var out: [String] = []
         out.reserveCapacity(columns.count)
         var failure: String?
         for column in columns {
+            if column.keepsEveryValue {
+                out.append(everyValue(values, column: column, lookup: lookup, misses: &misses, failure: &failure))
+                continue
+            }
             var value: String
             switch column.start {
             case .columns(let positions):
@@ -273,21 +286,7 @@ struct CompiledMapping: @unchecked Sendable {
             } else if column.lookup != nil {
                 value = ""
             }
-            if let map = column.map {
-                if let mapped = map[value] { value = mapped } else if let d = column.defaultValue { value = d }
-            } else if value.isEmpty, let d = column.defaultValue {
-                value = d
-            }
-            if let date = column.date {
-                if let converted = date.convert(value) {
-                    value = converted
-                } else if failure == nil {
-                    failure = "`\(column.name)`: `\(value)` is not a date like \(date.from)"
-                }
-            }
-            for transform in column.transforms { value = apply(transform, to: value) }
-            if formulaGuard && (unguarded.isEmpty || !unguarded.contains(column.name)) { value = guardFormula(value) }
-            out.append(value)
+            out.append(finish(value, column: column, failure: &failure))
         }
         var key: [String] { keyPositions.map { out[$0] } }
         let encoding = mapping.output.dialect.encoding
@@ -307,7 +306,58 @@ struct CompiledMapping: @unchecked Sendable {
         if let k = keyPositions.first(where: { out[$0].isEmpty }) {
             return .rejected(key: nil, reason: "key column `\(mapping.columns[k].name)` is empty")
         }
+        if let reason = enrollments?.problem(in: out) { return .rejected(key: key, reason: reason) }
         return .row(out)
+    }
+
+    /// A value through the column's `map`/`default`, `date`, `transform` steps and the formula guard.
+    private func finish(_ value: String, column: CompiledColumn, failure: inout String?) -> String {
+        var value = value
+        if let map = column.map {
+            if let mapped = map[value] { value = mapped } else if let d = column.defaultValue { value = d }
+        } else if value.isEmpty, let d = column.defaultValue {
+            value = d
+        }
+        if let date = column.date {
+            if let converted = date.convert(value) {
+                value = converted
+            } else if failure == nil {
+                failure = "`\(column.name)`: `\(value)` is not a date like \(date.from)"
+            }
+        }
+        for transform in column.transforms { value = apply(transform, to: value) }
+        return column.guarded ? guardFormula(value) : value
+    }
+
+    /// A `keepsEveryValue` column: each value of the field (through the list operations and the
+    /// lookup) finished on its own — an empty list as one empty value, so that `default` can
+    /// give one — then the non-empty ones sorted, once each, joined with `,`.
+    private func everyValue(
+        _ values: [String], column: CompiledColumn, lookup: (String, Int, Int?) -> String?, misses: inout [LookupMiss],
+        failure: inout String?
+    ) -> String {
+        guard case .columns(let positions) = column.start else { return "" }
+        let field = positions.lazy.map { values[$0] }.first { !$0.isEmpty } ?? ""
+        var list: [String]
+        switch listValues(field, column: column, lookup: lookup, misses: &misses) {
+        case .values(let found): list = found
+        case .failure(let reason):
+            if failure == nil { failure = reason }
+            return ""
+        }
+        if list.contains(where: MultiValue.isBinary) {
+            if failure == nil { failure = binaryFailure(column.name) }
+            return ""
+        }
+        var kept = Set<String>()
+        for value in list.isEmpty ? [""] : list {
+            let done = finish(value, column: column, failure: &failure)
+            if done.contains(",") && failure == nil {
+                failure = "`\(column.name)`: `\(done)` holds a comma, which separates the values of a OneRoster list"
+            }
+            if !done.isEmpty { kept.insert(done) }
+        }
+        return kept.sorted().joined(separator: ",")
     }
 
     /// Whether `condition` holds for a stored field (any of its values, for a multi-valued source).
@@ -318,6 +368,18 @@ struct CompiledMapping: @unchecked Sendable {
     /// A field through the column's list operations, lookup and pick: one value (empty when there
     /// is none), or why the row is rejected.
     private func listValue(
+        _ field: String, column: CompiledColumn, lookup: (String, Int, Int?) -> String?, misses: inout [LookupMiss]
+    ) -> ListStep {
+        switch listValues(field, column: column, lookup: lookup, misses: &misses) {
+        case .failure(let reason): return .failure(reason)
+        case .values(let list):
+            if let pick = column.list?.pick { return .values([pick.pick(list)]) }
+            return plainValue(list, column: column.name)
+        }
+    }
+
+    /// A field's values through the column's list operations and lookup (before a pick).
+    private func listValues(
         _ field: String, column: CompiledColumn, lookup: (String, Int, Int?) -> String?, misses: inout [LookupMiss]
     ) -> ListStep {
         var list = multiValued ? MultiValue.split(field) : (field.isEmpty ? [] : [field])
@@ -334,8 +396,7 @@ struct CompiledMapping: @unchecked Sendable {
                 return nil
             }
         }
-        if let pick = column.list?.pick { return .values([pick.pick(list)]) }
-        return plainValue(list, column: column.name)
+        return .values(list)
     }
 
     /// Values read without a pick: one (or none) as it is; several joined (csvde) or refused.

@@ -69,6 +69,12 @@ public struct ColumnSpec: Sendable {
     public var lookupBy: String? = nil
     /// What is done with several values (`split`, `encode`, `where`, `dnPart`, `join`, `first`, `index`).
     public var list: ValueListOps = ValueListOps()
+    /// Where the column is written in the mapping file, for messages; nil for `columns[k]`.
+    public var path: String? = nil
+    /// Keep every value instead of making one: each goes through `map`, `default`, `date` and
+    /// `transform` on its own, and the non-empty results are sorted, written once each and joined
+    /// with `,` (OneRoster's list separator). For `oneroster.enrollments.classes`.
+    public var keepsEveryValue = false
 }
 
 /// A value transformation, applied in the order written.
@@ -140,9 +146,10 @@ public struct OutputSpec: Sendable {
     public var oneRoster: OneRosterSpec?
 }
 
-/// `format: "oneroster"` with `oneroster: { orgs: [...] }`: the rows are OneRoster 1.1
-/// `users.csv` rows; each file is a zip holding `manifest.csv`, `users.csv` (bulk for a full
-/// file, delta for a delta file) and, when orgs are given, `orgs.csv` (bulk).
+/// `format: "oneroster"` with `oneroster: { orgs: [...], enrollments: {...} }`: the rows are
+/// OneRoster 1.1 `users.csv` rows; each file is a zip holding `manifest.csv`, `users.csv` (bulk
+/// for a full file, delta for a delta file), when orgs are given `orgs.csv` (bulk), and when
+/// enrollments are mapped `enrollments.csv` (processed as users.csv is).
 public struct OneRosterSpec: Sendable {
     /// The users.csv columns, in the order of the OneRoster 1.1 CSV tables.
     public static let userColumns = [
@@ -162,6 +169,46 @@ public struct OneRosterSpec: Sendable {
 
     /// orgs.csv rows, each in `orgColumns` order (status and dateLastModified blank: bulk).
     public var orgs: [[String]]
+    /// How each user's enrollments are made; nil: no enrollments.csv.
+    public var enrollments: EnrollmentSpec? = nil
+}
+
+/// `oneroster.enrollments`: an enrollments.csv row for each class of each user. Its values are
+/// made by columns of the mapping that follow users.csv's — `enrollments.classes`,
+/// `enrollments.role` and those given of `enrollments.school`, `enrollments.primary`,
+/// `enrollments.beginDate`, `enrollments.endDate` — mapped like any column and kept in the
+/// snapshot with the row (so a delta knows the classes last delivered), never written to
+/// users.csv.
+public struct EnrollmentSpec: Sendable {
+    /// The enrollments.csv columns, in the order of the OneRoster 1.1 CSV tables.
+    public static let columns = [
+        "sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId", "userSourcedId", "role",
+        "primary", "beginDate", "endDate",
+    ]
+    /// enrollments.csv `role` values: OneRoster 1.1 allows only these four for an enrollment
+    /// (users.csv's roles — aide, guardian, parent, relative — are not enrollment roles).
+    public static let roles = ["administrator", "proctor", "student", "teacher"]
+
+    /// A value of the enrollments, each made by one column.
+    public enum Field: String, Sendable, CaseIterable {
+        case classes, role, school, primary, beginDate, endDate
+
+        /// The column's name: in the snapshot, `changes.csv`, `state export`, `plan --explain`
+        /// and test-mapping cases.
+        public var columnName: String { "enrollments." + rawValue }
+    }
+
+    /// The fields the mapping gives (always `classes` and `role`), in `Field` order, with the
+    /// column making each. Their columns follow users.csv's in this order.
+    public var fields: [(field: Field, column: ColumnSpec)]
+
+    /// The columns, in order, that follow users.csv's in the mapping.
+    public var columns: [ColumnSpec] { fields.map(\.column) }
+
+    /// The position of `field`'s value in a mapped row, nil when the mapping does not give it.
+    func position(_ field: Field) -> Int? {
+        fields.firstIndex { $0.field == field }.map { OneRosterSpec.userColumns.count + $0 }
+    }
 }
 
 /// Per-target limits that hold a run instead of delivering damage.

@@ -60,8 +60,10 @@ enum MappingLoader {
         }
         guard log.problems.count == before, let output, let safety, !columns.isEmpty else { return nil }
         let bytes = FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
+        // OneRoster enrollments: their columns follow users.csv's (kept in the snapshot, not sent there).
+        let enrollmentColumns = output.oneRoster?.enrollments?.columns ?? []
         return Mapping(
-            file: displayName, key: key, conditions: conditions, columns: columns, required: required,
+            file: displayName, key: key, conditions: conditions, columns: columns + enrollmentColumns, required: required,
             output: output, safety: safety, digest: SHA256.hex(bytes))
     }
 
@@ -122,62 +124,69 @@ enum MappingLoader {
             guard var c = ObjectReader(item, path: path, log: object.log) else { continue }
             let name = c.string("name", required: true)
             if let name { declared.append((k, name)) }
-            let given = ["from", "template", "value"].filter { c.has($0) }
-            var sources: [ValueSource] = []
-            if let from = c.stringList("from") { sources.append(.from(from)) }
-            if let text = c.string("template") {
-                do { sources.append(.template(try Template(text))) } catch {
-                    object.log.add("\(path).template", "\(error)")
-                }
-            }
-            if let value = c.string("value") { sources.append(.value(value)) }
-            if given.count != 1 {
-                object.log.add(path, "needs exactly one of from, template, value")
-            }
-            let lookup = c.string("lookup")
-            let lookupBy = c.string("lookupBy")
-            if lookupBy != nil && lookup == nil { object.log.add("\(path).lookupBy", "only makes sense with lookup") }
-            let list = readValueListOps(&c, path: path, log: object.log)
-            var map: [String: String]?
-            if let node = c.node("map") {
-                if case .object(let pairs) = node {
-                    var m: [String: String] = [:]
-                    for (key, value) in pairs {
-                        if case .string(let s) = value {
-                            m[key] = s
-                        } else {
-                            object.log.add("\(path).map.\(key)", "expected a string, found \(value.typeName)")
-                        }
-                    }
-                    map = m
-                } else {
-                    object.log.add("\(path).map", "expected an object of value → replacement, found \(node.typeName)")
-                }
-            }
-            let defaultValue = c.string("default")
-            var date: DateConversion?
-            if let node = c.node("date") {
-                if var d = ObjectReader(node, path: "\(path).date", log: object.log) {
-                    let from = d.string("from", required: true)
-                    let to = d.string("to", required: true)
-                    d.finish()
-                    if let from, let to {
-                        do { date = try DateConversion(from: from, to: to) } catch {
-                            object.log.add("\(path).date", "\(error)")
-                        }
-                    }
-                }
-            }
-            let transforms = readTransforms(c.node("transform"), path: "\(path).transform", log: object.log)
-            c.finish()
-            if let name, let source = sources.first, sources.count == 1 {
-                out.append(
-                    ColumnSpec(
-                        name: name, source: source, lookup: lookup, map: map, defaultValue: defaultValue,
-                        date: date, transforms: transforms, lookupBy: lookupBy, list: list))
+            if let column = readValueSpec(&c, name: name ?? "", path: path, log: object.log), name != nil {
+                out.append(column)
             }
         }
         return (out, declared)
+    }
+
+    /// What makes a column's value — one of `from`, `template`, `value`, then `lookup`,
+    /// `lookupBy`, the list operations, `map`, `default`, `date`, `transform` — read from `c`
+    /// (whose other keys the caller has asked for), which it finishes. Nil when it has a problem.
+    static func readValueSpec(_ c: inout ObjectReader, name: String, path: String, log: ProblemLog) -> ColumnSpec? {
+        let given = ["from", "template", "value"].filter { c.has($0) }
+        var sources: [ValueSource] = []
+        if let from = c.stringList("from") { sources.append(.from(from)) }
+        if let text = c.string("template") {
+            do { sources.append(.template(try Template(text))) } catch {
+                log.add("\(path).template", "\(error)")
+            }
+        }
+        if let value = c.string("value") { sources.append(.value(value)) }
+        if given.count != 1 {
+            log.add(path, "needs exactly one of from, template, value")
+        }
+        let lookup = c.string("lookup")
+        let lookupBy = c.string("lookupBy")
+        if lookupBy != nil && lookup == nil { log.add("\(path).lookupBy", "only makes sense with lookup") }
+        let list = readValueListOps(&c, path: path, log: log)
+        var map: [String: String]?
+        if let node = c.node("map") {
+            if case .object(let pairs) = node {
+                var m: [String: String] = [:]
+                for (key, value) in pairs {
+                    if case .string(let s) = value {
+                        m[key] = s
+                    } else {
+                        log.add("\(path).map.\(key)", "expected a string, found \(value.typeName)")
+                    }
+                }
+                map = m
+            } else {
+                log.add("\(path).map", "expected an object of value → replacement, found \(node.typeName)")
+            }
+        }
+        let defaultValue = c.string("default")
+        var date: DateConversion?
+        if let node = c.node("date") {
+            if var d = ObjectReader(node, path: "\(path).date", log: log) {
+                let from = d.string("from", required: true)
+                let to = d.string("to", required: true)
+                d.finish()
+                if let from, let to {
+                    do { date = try DateConversion(from: from, to: to) } catch {
+                        log.add("\(path).date", "\(error)")
+                    }
+                }
+            }
+        }
+        let transforms = readTransforms(c.node("transform"), path: "\(path).transform", log: log)
+        c.finish()
+        guard let source = sources.first, sources.count == 1 else { return nil }
+        return ColumnSpec(
+            name: name, source: source, lookup: lookup, map: map, defaultValue: defaultValue,
+            date: date, transforms: transforms, lookupBy: lookupBy, list: list)
     }
 
     private static func readTransforms(_ node: ConfigNode?, path: String, log: ProblemLog) -> [Transform] {
@@ -412,8 +421,68 @@ enum MappingLoader {
                 log.add("\(path).orgs", "expected a list of orgs, found \(list.typeName)")
             }
         }
+        let enrollments = r.node("enrollments").flatMap { readEnrollments($0, path: r.child("enrollments"), log: log) }
         r.finish()
-        return OneRosterSpec(orgs: orgs)
+        return OneRosterSpec(orgs: orgs, enrollments: enrollments)
+    }
+
+    /// `enrollments: { classes: {from, …}, role: "teacher" | {from, …}, school?, primary?,
+    /// beginDate?, endDate? }`: each value a constant or a column's value spec (`from`, list
+    /// operations, `map`, `default`, `date`, `transform`); `classes` keeps every value.
+    private static func readEnrollments(_ node: ConfigNode, path: String, log: ProblemLog) -> EnrollmentSpec? {
+        guard var e = ObjectReader(node, path: path, log: log) else { return nil }
+        let before = log.problems.count
+        var fields: [(field: EnrollmentSpec.Field, column: ColumnSpec)] = []
+        for field in EnrollmentSpec.Field.allCases {
+            let at = e.child(field.rawValue)
+            guard let value = e.node(field.rawValue) else {
+                if field == .classes || field == .role { log.add(at, "required") }
+                continue
+            }
+            var column: ColumnSpec?
+            switch value {
+            case .string(let constant) where field != .classes:
+                column = ColumnSpec(
+                    name: field.columnName, source: .value(constant), lookup: nil, map: nil, defaultValue: nil,
+                    date: nil, transforms: [])
+            case .object:
+                guard var c = ObjectReader(value, path: at, log: log) else { continue }
+                column = readValueSpec(&c, name: field.columnName, path: at, log: log)
+            default:
+                log.add(
+                    at,
+                    field == .classes
+                        ? "expected { from: COLUMN, … } (the column holding each user's classes), found \(value.typeName)"
+                        : "expected a constant or { from: COLUMN, … }, found \(value.typeName)")
+            }
+            guard var column else { continue }
+            column.path = at
+            if field == .classes {
+                if case .from = column.source {} else {
+                    log.add(at, "needs from: the column holding each user's classes")
+                }
+                if column.list.pick != nil {
+                    log.add(at, "keeps every value (an enrollment per class): leave join, first and index out")
+                }
+                column.keepsEveryValue = true
+            }
+            // The values a mapping states must be ones enrollments.csv allows.
+            if let rule = EnrollmentSpec.rule(for: field) {
+                func check(_ value: String, _ where_: String) {
+                    if (!value.isEmpty || field == .role) && !rule.holds(value) {
+                        log.add(where_, "`\(value)` \(rule.says)")
+                    }
+                }
+                if case .value(let constant) = column.source, column.map == nil {
+                    if case .string = value { check(constant, at) } else { check(constant, "\(at).value") }
+                }
+                for (key, mapped) in (column.map ?? [:]).sorted(by: { $0.key < $1.key }) { check(mapped, "\(at).map.\(key)") }
+                if let d = column.defaultValue { check(d, "\(at).default") }
+            }
+            fields.append((field, column))
+        }
+        e.finish()
+        return log.problems.count == before ? EnrollmentSpec(fields: fields) : nil
     }
 
     static let fileFields = ["target", "date", "time", "kind", "seq"]
