@@ -121,6 +121,20 @@ struct EnrollmentTests {
         #expect(plain.enrollments(of: Array(row.prefix(OneRosterSpec.userColumns.count))) == [])
     }
 
+    @Test func aUsersDeltaIsTheClassesGainedLostOrChanged() {
+        func e(_ id: String, role: String = "teacher") -> Enrollment {
+            Enrollment(classId: id, school: "s", role: role, primary: "", beginDate: "", endDate: "")
+        }
+        let changes = OneRosterBundle.enrollmentChanges(
+            old: [e("a"), e("b"), e("c"), e("d")], new: [e("b"), e("c", role: "proctor"), e("d"), e("e")])
+        #expect(changes.map { "\($0.enrollment.classId) \($0.enrollment.role) \($0.deleted)" } == [
+            "a teacher true", "c proctor false", "e teacher false",
+        ])
+        #expect(OneRosterBundle.enrollmentChanges(old: [e("a")], new: [e("a")]).isEmpty)
+        #expect(OneRosterBundle.enrollmentChanges(old: [], new: [e("a"), e("b")]).map(\.deleted) == [false, false])
+        #expect(OneRosterBundle.enrollmentChanges(old: [e("a"), e("b")], new: []).map(\.deleted) == [true, true])
+    }
+
     @Test func anUnknownSourceColumnIsNamedWhereTheEnrollmentsSayIt() throws {
         let w = try FeedWorkspace()
         let mapping = try MappingHarness.load(

@@ -248,6 +248,9 @@ struct FileWriter {
         let pgp = try plan.files.contains(where: \.isData) ? mapping.output.encrypt.map(PGPHome.forTarget) : nil
         defer { pgp?.close() }
         let oneRoster = mapping.output.oneRoster != nil
+        let enrollments = mapping.output.oneRoster?.enrollments
+        // A bundle's users.csv has users.csv's columns; the enrollments' columns after them are not sent there.
+        let sent = oneRoster ? OneRosterSpec.userColumns : columns
         let modified = OneRosterBundle.dateLastModified(runTime: plan.nextMeta?.time ?? "")
         var records: [String: FileRecord] = [:]
         var out: [FileRecord] = []
@@ -257,8 +260,18 @@ struct FileWriter {
             case .full(let name):
                 let order = nextRowsInKeyOrder()
                 let count = columns.count
+                // bulk: every enrollment of every user, status and dateLastModified blank
+                let bulkEnrollments = enrollments.map { spec in
+                    { (emit: ([String]) throws -> Void) throws in
+                        for k in 0..<order.count {
+                            let values = try rows.values(order[k])
+                            for e in spec.enrollments(of: values) { try emit(e.row(user: values[0], status: "", modified: "")) }
+                        }
+                    }
+                }
                 record = try write(
-                    name: name, kind: "full", header: columns, folder: folder, rowCount: order.count, pgp: pgp
+                    name: name, kind: "full", header: sent, folder: folder, rowCount: order.count, pgp: pgp,
+                    enrollments: bulkEnrollments
                 ) {
                     k, csv in
                     if oneRoster {
@@ -266,7 +279,7 @@ struct FileWriter {
                         var values = try rows.values(order[k])
                         values[1] = ""
                         values[2] = ""
-                        return try csv.write(values)
+                        return try csv.write(Array(values[..<sent.count]))
                     }
                     let done: Void? = try rows.withEncoded(order[k]) {
                         try csv.write(leading: nil, encodedRow: $0, count: count)
@@ -279,9 +292,33 @@ struct FileWriter {
                 let overrides: [String: String]
                 if case .set(let o) = mapping.output.deletes { overrides = o } else { overrides = [:] }
                 let names = columns
+                // delta: the enrollments each changed user gained, lost or changed (an unchanged
+                // class of an updated user is not sent again)
+                let deltaEnrollments = enrollments.map { spec in
+                    { (emit: ([String]) throws -> Void) throws in
+                        var oldPosition: [Int: Int] = [:]
+                        for update in plan.updates { oldPosition[update.new] = update.old }
+                        for k in 0..<delta.count {
+                            let (kind, ref) = delta[k]
+                            let values = try rows.values(ref)
+                            var old: [Enrollment] = []
+                            var new: [Enrollment] = []
+                            switch (kind, ref) {
+                            case (.delete, _), (.deleteAsUpdate, _): old = spec.enrollments(of: values)
+                            case (.update, .mapped(let j)):
+                                new = spec.enrollments(of: values)
+                                old = spec.enrollments(of: try rows.previous(oldPosition[j]!))
+                            default: new = spec.enrollments(of: values)
+                            }
+                            for (e, deleted) in OneRosterBundle.enrollmentChanges(old: old, new: new) {
+                                try emit(e.row(user: values[0], status: deleted ? "tobedeleted" : "active", modified: modified))
+                            }
+                        }
+                    }
+                }
                 record = try write(
-                    name: name, kind: "delta", header: (action.map { [$0.column] } ?? []) + columns, folder: folder,
-                    rowCount: delta.count, pgp: pgp
+                    name: name, kind: "delta", header: (action.map { [$0.column] } ?? []) + sent, folder: folder,
+                    rowCount: delta.count, pgp: pgp, enrollments: deltaEnrollments
                 ) { k, csv in
                     let (kind, ref) = delta[k]
                     if oneRoster {
@@ -289,7 +326,7 @@ struct FileWriter {
                         var values = try rows.values(ref)
                         values[1] = kind == .delete ? "tobedeleted" : "active"
                         values[2] = modified
-                        return try csv.write(values)
+                        return try csv.write(Array(values[..<sent.count]))
                     }
                     let leading: String?
                     switch kind {
@@ -325,9 +362,11 @@ struct FileWriter {
     }
 
     /// Streams a CSV file to disk in the target's dialect, hashing it on the way; with `pgp`,
-    /// streams it through gpg instead and records the encrypted bytes (what is delivered).
+    /// streams it through gpg instead and records the encrypted bytes (what is delivered). A
+    /// OneRoster bundle's `enrollments` gives its enrollments.csv rows, each through `emit`.
     private func write(
         name: String, kind: String, header: [String], folder: String, rowCount: Int, pgp: PGPHome?,
+        enrollments: ((_ emit: ([String]) throws -> Void) throws -> Void)? = nil,
         row: (Int, inout CSVWriter) throws -> Void
     ) throws -> FileRecord {
         let path = folder + "/" + name
@@ -374,7 +413,18 @@ struct FileWriter {
                 if writer.bytes.count >= 1 << 20 { try flush() }
             }
             try flush()
-            try zip?.finish()
+            if let zip {
+                try zip.endUsers()
+                if let enrollments {
+                    try writer.write(EnrollmentSpec.columns)
+                    try enrollments { values in
+                        try writer.write(values)
+                        if writer.bytes.count >= 1 << 20 { try flush() }
+                    }
+                    try flush()
+                }
+                try zip.finish()
+            }
         } catch let error as EncodingError {
             throw DataError("target `\(plan.target.name)`: \(error) (output.encoding)")
         } catch let error as ZipError {

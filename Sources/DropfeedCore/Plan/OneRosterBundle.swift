@@ -5,9 +5,10 @@ import Zip
 #endif
 
 /// A OneRoster 1.1 CSV bundle being written: a zip holding `manifest.csv` (every file of the
-/// 1.1 binding listed, as `bulk`, `delta` or `absent`), then `users.csv` (streamed) and, when
-/// the mapping lists orgs, `orgs.csv` (bulk). CSV in the binding's form: comma, a header,
-/// UTF-8 with CRLF line ends unless the mapping says `lineEnding: "lf"`.
+/// 1.1 binding listed, as `bulk`, `delta` or `absent`), then `users.csv` (streamed), when the
+/// mapping lists orgs `orgs.csv` (bulk), and when it maps enrollments `enrollments.csv`
+/// (streamed, processed as users.csv is). CSV in the binding's form: comma, a header, UTF-8
+/// with CRLF line ends unless the mapping says `lineEnding: "lf"`.
 struct OneRosterBundle {
     let spec: OneRosterSpec
     let zip: ZipWriter
@@ -42,6 +43,7 @@ struct OneRosterBundle {
             switch file {
             case "users": mode = delta ? "delta" : "bulk"
             case "orgs": mode = spec.orgs.isEmpty ? "absent" : "bulk"
+            case "enrollments": mode = spec.enrollments == nil ? "absent" : delta ? "delta" : "bulk"
             default: mode = "absent"
             }
             try manifest.write(["file." + file, mode])
@@ -60,8 +62,9 @@ struct OneRosterBundle {
 
     func write(_ bytes: [UInt8]) throws { try zip.write(bytes) }
 
-    /// Closes `users.csv`, adds `orgs.csv` when there are orgs, and ends the archive.
-    func finish() throws {
+    /// Closes `users.csv`, adds `orgs.csv` when there are orgs, and opens `enrollments.csv` when
+    /// enrollments are mapped (its bytes follow through `write`).
+    func endUsers() throws {
         try zip.endEntry()
         if !spec.orgs.isEmpty {
             var orgs = CSVWriter(options: options)
@@ -69,6 +72,36 @@ struct OneRosterBundle {
             for org in spec.orgs { try orgs.write(org) }
             try entry("orgs.csv", orgs.takeBytes())
         }
+        if spec.enrollments != nil { try zip.beginEntry("enrollments.csv", modified: stamp) }
+    }
+
+    /// Closes `enrollments.csv`, when open, and ends the archive.
+    func finish() throws {
+        if spec.enrollments != nil { try zip.endEntry() }
         try zip.finish()
+    }
+
+    /// A user's enrollments.csv rows in a delta, by class: a class only `old` has is sent with
+    /// status tobedeleted (its values as last delivered), one only `new` has as active, one in
+    /// both as active only when a value of it changed (role, school, primary, dates). `old` and
+    /// `new` are sorted by class, as `EnrollmentSpec.enrollments(of:)` gives them.
+    static func enrollmentChanges(old: [Enrollment], new: [Enrollment]) -> [(enrollment: Enrollment, deleted: Bool)] {
+        var out: [(Enrollment, Bool)] = []
+        var i = 0
+        var j = 0
+        while i < old.count || j < new.count {
+            if j == new.count || (i < old.count && old[i].classId < new[j].classId) {
+                out.append((old[i], true))
+                i += 1
+            } else if i == old.count || new[j].classId < old[i].classId {
+                out.append((new[j], false))
+                j += 1
+            } else {
+                if old[i] != new[j] { out.append((new[j], false)) }
+                i += 1
+                j += 1
+            }
+        }
+        return out
     }
 }
