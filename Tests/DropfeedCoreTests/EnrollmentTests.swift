@@ -9,7 +9,7 @@ import Testing
 struct EnrollmentTests {
     /// A OneRoster mapping over a CSV export `id,school,groups,type,start` (users.csv columns
     /// from `id` and `school`, the rest blank) with `enrollments` as given.
-    static func roster(_ enrollments: String) -> String {
+    static func roster(_ enrollments: String, orgs: String = "") -> String {
         let columns = OneRosterSpec.userColumns.map { name -> String in
             switch name {
             case "sourcedId": return #"{ name: "sourcedId", from: "id" }"#
@@ -19,7 +19,7 @@ struct EnrollmentTests {
         }
         return """
             { version: 1, key: "sourcedId", columns: [\(columns.joined(separator: ", "))],
-              output: { file: "r_{seq}.zip", format: "oneroster", mode: "delta", oneroster: { enrollments: \(enrollments) } } }
+              output: { file: "r_{seq}.zip", format: "oneroster", mode: "delta", oneroster: { \(orgs) enrollments: \(enrollments) } } }
             """
     }
 
@@ -82,6 +82,30 @@ struct EnrollmentTests {
         #expect(
             try Self.hidden("{ \(base), role: \"teacher\", beginDate: { from: \"start\" } }", [["1", "s", "c", "", "2026-13-01"]])
                 == [.rejected("`enrollments.beginDate`: `2026-13-01` is not a date like 2026-09-01 (yyyy-MM-dd)")])
+    }
+
+    @Test func anEnrollmentsSchoolIsAnOrgOfTypeSchool() throws {
+        let orgs = #"orgs: [{ sourcedId: "d", name: "D", type: "district" }, { sourcedId: "s1", name: "S1", type: "school" }],"#
+        let spec = #"{ classes: { from: "groups", split: ";" }, role: "teacher" }"#
+        #expect(
+            try MappingHarness.run(Self.roster(spec, orgs: orgs), header: Self.header, rows: [
+                ["1", "s1", "c", "", ""], ["2", "d", "c", "", ""], ["3", "d", "", "", ""],
+            ]).results.map { if case .row = $0 { return "row" } else { return "\($0)" } } == [
+                "row",
+                "rejected: `d` is not an org of type school in oneroster.orgs (the school of the user's enrollments)",
+                "row",
+            ])
+        let w = try FeedWorkspace()
+        let stated = #"{ classes: { from: "groups" }, role: "teacher", school: { from: "school", map: { x: "d" }, default: "s1" } }"#
+        do {
+            _ = try MappingHarness.load(Self.roster(stated, orgs: orgs), in: w)
+            Issue.record("a school that is not an org of type school was accepted")
+        } catch let failure as MappingHarness.LoadFailure {
+            #expect(
+                failure.problems.map(\.description) == [
+                    "mappings/m.json: output.oneroster.enrollments.school.map.x: `d` is not an org of type school in oneroster.orgs"
+                ])
+        }
     }
 
     @Test func theOptionalValuesFollowInFieldOrder() throws {

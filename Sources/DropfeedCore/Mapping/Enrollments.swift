@@ -53,6 +53,9 @@ extension EnrollmentSpec {
                 ? "`\(Field.school.columnName)` is empty for a user with classes"
                 : "`orgSourcedIds` is empty for a user with classes (the enrollments' school; or give enrollments.school)"
         }
+        if let schools, !schools.contains(first.school) {
+            return "`\(first.school)` is not an org of type school in oneroster.orgs (the school of the user's enrollments)"
+        }
         return EnrollmentSpec.problem(first.role, for: .role)
             ?? EnrollmentSpec.problem(first.primary, for: .primary)
             ?? EnrollmentSpec.problem(first.beginDate, for: .beginDate)

@@ -201,6 +201,9 @@ public struct EnrollmentSpec: Sendable {
     /// The fields the mapping gives (always `classes` and `role`), in `Field` order, with the
     /// column making each. Their columns follow users.csv's in this order.
     public var fields: [(field: Field, column: ColumnSpec)]
+    /// With `oneroster.orgs`: the sourcedIds of its orgs of type school, the only orgs an
+    /// enrollment's school may name; nil when no orgs are given.
+    public var schools: Set<String>? = nil
 
     /// The columns, in order, that follow users.csv's in the mapping.
     public var columns: [ColumnSpec] { fields.map(\.column) }

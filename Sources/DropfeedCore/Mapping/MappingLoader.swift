@@ -421,7 +421,18 @@ enum MappingLoader {
                 log.add("\(path).orgs", "expected a list of orgs, found \(list.typeName)")
             }
         }
-        let enrollments = r.node("enrollments").flatMap { readEnrollments($0, path: r.child("enrollments"), log: log) }
+        var enrollments = r.node("enrollments").flatMap { readEnrollments($0, path: r.child("enrollments"), log: log) }
+        if !orgs.isEmpty, let e = enrollments {
+            // An enrollment's school is an org of type school: one the mapping states must be listed so.
+            let type = OneRosterSpec.orgColumns.firstIndex(of: "type")!
+            let schools = Set(orgs.filter { $0[type] == "school" }.map { $0[0] })
+            enrollments?.schools = schools
+            if let column = e.fields.first(where: { $0.field == .school })?.column {
+                for (at, school) in statedValues(column) where !school.isEmpty && !schools.contains(school) {
+                    log.add(at, "`\(school)` is not an org of type school in oneroster.orgs")
+                }
+            }
+        }
         r.finish()
         return OneRosterSpec(orgs: orgs, enrollments: enrollments)
     }
@@ -468,21 +479,25 @@ enum MappingLoader {
             }
             // The values a mapping states must be ones enrollments.csv allows.
             if let rule = EnrollmentSpec.rule(for: field) {
-                func check(_ value: String, _ where_: String) {
-                    if (!value.isEmpty || field == .role) && !rule.holds(value) {
-                        log.add(where_, "`\(value)` \(rule.says)")
-                    }
+                for (at, stated) in statedValues(column) where (!stated.isEmpty || field == .role) && !rule.holds(stated) {
+                    log.add(at, "`\(stated)` \(rule.says)")
                 }
-                if case .value(let constant) = column.source, column.map == nil {
-                    if case .string = value { check(constant, at) } else { check(constant, "\(at).value") }
-                }
-                for (key, mapped) in (column.map ?? [:]).sorted(by: { $0.key < $1.key }) { check(mapped, "\(at).map.\(key)") }
-                if let d = column.defaultValue { check(d, "\(at).default") }
             }
             fields.append((field, column))
         }
         e.finish()
         return log.problems.count == before ? EnrollmentSpec(fields: fields) : nil
+    }
+
+    /// The values a column states as they are, with their paths: its constant, its map's
+    /// values, its default.
+    private static func statedValues(_ column: ColumnSpec) -> [(path: String, value: String)] {
+        let at = column.path ?? ""
+        var out: [(path: String, value: String)] = []
+        if case .value(let constant) = column.source, column.map == nil { out.append((at, constant)) }
+        out += (column.map ?? [:]).sorted { $0.key < $1.key }.map { ("\(at).map.\($0.key)", $0.value) }
+        if let d = column.defaultValue { out.append(("\(at).default", d)) }
+        return out
     }
 
     static let fileFields = ["target", "date", "time", "kind", "seq"]
