@@ -421,17 +421,11 @@ enum MappingLoader {
                 log.add("\(path).orgs", "expected a list of orgs, found \(list.typeName)")
             }
         }
-        var enrollments = r.node("enrollments").flatMap { readEnrollments($0, path: r.child("enrollments"), log: log) }
-        if !orgs.isEmpty, let e = enrollments {
-            // An enrollment's school is an org of type school: one the mapping states must be listed so.
-            let type = OneRosterSpec.orgColumns.firstIndex(of: "type")!
-            let schools = Set(orgs.filter { $0[type] == "school" }.map { $0[0] })
-            enrollments?.schools = schools
-            if let column = e.fields.first(where: { $0.field == .school })?.column {
-                for (at, school) in statedValues(column) where !school.isEmpty && !schools.contains(school) {
-                    log.add(at, "`\(school)` is not an org of type school in oneroster.orgs")
-                }
-            }
+        // An enrollment's school is one of the orgs of type school, when orgs are given.
+        let type = OneRosterSpec.orgColumns.firstIndex(of: "type")!
+        let schools = orgs.isEmpty ? nil : Set(orgs.filter { $0[type] == "school" }.map { $0[0] })
+        let enrollments = r.node("enrollments").flatMap {
+            readEnrollments($0, path: r.child("enrollments"), schools: schools, log: log)
         }
         r.finish()
         return OneRosterSpec(orgs: orgs, enrollments: enrollments)
@@ -440,7 +434,9 @@ enum MappingLoader {
     /// `enrollments: { classes: {from, …}, role: "teacher" | {from, …}, school?, primary?,
     /// beginDate?, endDate? }`: each value a constant or a column's value spec (`from`, list
     /// operations, `map`, `default`, `date`, `transform`); `classes` keeps every value.
-    private static func readEnrollments(_ node: ConfigNode, path: String, log: ProblemLog) -> EnrollmentSpec? {
+    private static func readEnrollments(_ node: ConfigNode, path: String, schools: Set<String>?, log: ProblemLog)
+        -> EnrollmentSpec?
+    {
         guard var e = ObjectReader(node, path: path, log: log) else { return nil }
         let before = log.problems.count
         var fields: [(field: EnrollmentSpec.Field, column: ColumnSpec)] = []
@@ -483,10 +479,15 @@ enum MappingLoader {
                     log.add(at, "`\(stated)` \(rule.says)")
                 }
             }
+            if field == .school, let schools {
+                for (at, school) in statedValues(column) where !school.isEmpty && !schools.contains(school) {
+                    log.add(at, "`\(school)` is not an org of type school in oneroster.orgs")
+                }
+            }
             fields.append((field, column))
         }
         e.finish()
-        return log.problems.count == before ? EnrollmentSpec(fields: fields) : nil
+        return log.problems.count == before ? EnrollmentSpec(fields: fields, schools: schools) : nil
     }
 
     /// The values a column states as they are, with their paths: its constant, its map's
