@@ -15,13 +15,18 @@ import Testing
                       "userIds", "givenName", "familyName", "middleName", "identifier", "email", "sms", "phone",
                       "agentSourcedIds", "grades", "password"],
             "orgs": ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
+            "enrollments": ["sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId",
+                            "userSourcedId", "role", "primary", "beginDate", "endDate"],
         }
         REQUIRED = {"users": ["sourcedId", "enabledUser", "orgSourcedIds", "role", "username", "givenName", "familyName"],
-                    "orgs": ["sourcedId", "name", "type"]}
+                    "orgs": ["sourcedId", "name", "type"],
+                    "enrollments": ["sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"]}
         ROLES = {"administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"}
+        ENROLLMENT_ROLES = {"administrator", "proctor", "student", "teacher"}
         ORG_TYPES = {"department", "school", "district", "local", "state", "national"}
         DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$")
-        problems, rows, digests = [], {}, {}
+        DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+        problems, rows, digests, tables = [], {}, {}, {}
         z = zipfile.ZipFile(sys.argv[1])
         if z.testzip() is not None: problems.append("bad CRC in " + z.testzip())
         names = z.namelist()
@@ -43,8 +48,8 @@ import Testing
             if present != (mode in ("bulk", "delta")): problems.append("%s.csv present=%s but manifest says %s" % (f, present, mode))
         for name in names:
             if name != "manifest.csv" and modes.get(name[:-4]) in (None, "absent"): problems.append(name + " not in the manifest")
-        orgs = set()
-        for f in ("orgs", "users"):
+        orgs, org_types, users = set(), {}, set()
+        for f in ("orgs", "users", "enrollments"):
             if f + ".csv" not in names: continue
             raw = z.read(f + ".csv")
             text = raw.decode("utf-8")
@@ -52,6 +57,7 @@ import Testing
             if table[0] != COLUMNS[f]: problems.append("%s.csv header %r" % (f, table[0]))
             records = [dict(zip(table[0], r)) for r in table[1:]]
             rows[f] = len(records)
+            tables[f] = table[1:]
             ids = [r["sourcedId"] for r in records]
             if len(ids) != len(set(ids)): problems.append(f + ".csv: sourcedId twice")
             for n, r in enumerate(records, 2):
@@ -66,15 +72,24 @@ import Testing
                     if not r[c] and r.get("status") != "tobedeleted": problems.append("%s.csv line %d: %s empty" % (f, n, c))
                 if f == "orgs":
                     orgs.add(r["sourcedId"])
+                    org_types[r["sourcedId"]] = r["type"]
                     if r["type"] not in ORG_TYPES: problems.append("orgs.csv line %d: type %r" % (n, r["type"]))
+                elif f == "enrollments":
+                    if r["role"] not in ENROLLMENT_ROLES: problems.append("enrollments.csv line %d: role %r" % (n, r["role"]))
+                    if r["primary"] not in ("", "true", "false"): problems.append("enrollments.csv line %d: primary %r" % (n, r["primary"]))
+                    for c in ("beginDate", "endDate"):
+                        if r[c] and not DATE.match(r[c]): problems.append("enrollments.csv line %d: %s %r" % (n, c, r[c]))
+                    if orgs and org_types.get(r["schoolSourcedId"]) != "school": problems.append("enrollments.csv line %d: school %r is not a school org" % (n, r["schoolSourcedId"]))
+                    if modes[f] == "bulk" and r["userSourcedId"] not in users: problems.append("enrollments.csv line %d: user %r not in users.csv" % (n, r["userSourcedId"]))
                 else:
+                    users.add(r["sourcedId"])
                     if r["enabledUser"] not in ("true", "false"): problems.append("users.csv line %d: enabledUser %r" % (n, r["enabledUser"]))
                     if r["role"] not in ROLES: problems.append("users.csv line %d: role %r" % (n, r["role"]))
                     if orgs and any(o not in orgs for o in r["orgSourcedIds"].split(",")): problems.append("users.csv line %d: unknown org %r" % (n, r["orgSourcedIds"]))
             if f == "users":
                 rows["statuses"] = sorted(set(r["status"] for r in records))
                 rows["dates"] = sorted(set(r["dateLastModified"] for r in records))
-        print(json.dumps({"problems": problems, "modes": modes, "rows": rows, "sha256": digests, "names": names}))
+        print(json.dumps({"problems": problems, "modes": modes, "rows": rows, "sha256": digests, "names": names, "tables": tables}))
         """#
 
     struct Check: Decodable {
@@ -83,12 +98,20 @@ import Testing
         var rows: Rows
         var sha256: [String: String]
         var names: [String]
+        /// Each file's rows (without the header), as Python's csv reads them.
+        var tables: [String: [[String]]]
 
         struct Rows: Decodable {
             var users: Int
             var orgs: Int?
+            var enrollments: Int?
             var statuses: [String]
             var dates: [String]
+        }
+
+        /// users.csv's `sourcedId` → `status`.
+        var userStatuses: [String: String] {
+            Dictionary((tables["users"] ?? []).map { ($0[0], $0[1]) }, uniquingKeysWith: { a, _ in a })
         }
     }
 
