@@ -34,8 +34,10 @@ struct EnrollmentTests {
     }
 
     @Test func classesKeepEveryValueSortedOnceEach() throws {
-        let spec = #"{ classes: { from: "groups", split: ";", where: { contains: ",ou=Classes," }, dnPart: "cn" }, role: "teacher" }"#
-        let groups = "cn=math-7b,ou=Classes,dc=x;cn=staff,ou=Groups,dc=x;cn=art-k,ou=Classes,dc=x;cn=math-7b,ou=Classes,dc=x"
+        let spec =
+            #"{ classes: { from: "groups", split: ";", where: { contains: ",ou=Classes," }, dnPart: "cn" }, role: "teacher" }"#
+        let groups =
+            "cn=math-7b,ou=Classes,dc=x;cn=staff,ou=Groups,dc=x;cn=art-k,ou=Classes,dc=x;cn=math-7b,ou=Classes,dc=x"
         #expect(
             try Self.hidden(spec, [["1", "s1", groups, "", ""], ["2", "s1", "cn=staff,ou=Groups,dc=x", "", ""]]) == [
                 .row(["art-k,math-7b", "teacher"]), .row(["", "teacher"]),
@@ -43,10 +45,13 @@ struct EnrollmentTests {
     }
 
     @Test func mapDefaultAndTransformsApplyToEachClass() throws {
-        let mapped = #"{ classes: { from: "groups", split: ";", map: { "7A": "math-7a", "7B": "math-7b" } }, role: "teacher" }"#
-        #expect(try Self.hidden(mapped, [["1", "s", "7B;7A;art", "", ""]]) == [.row(["art,math-7a,math-7b", "teacher"])])
+        let mapped =
+            #"{ classes: { from: "groups", split: ";", map: { "7A": "math-7a", "7B": "math-7b" } }, role: "teacher" }"#
+        #expect(
+            try Self.hidden(mapped, [["1", "s", "7B;7A;art", "", ""]]) == [.row(["art,math-7a,math-7b", "teacher"])])
         // an empty list is one empty value: default gives it a class
-        let homeroom = #"{ classes: { from: "groups", split: ";", default: "homeroom", transform: ["upper"] }, role: "student" }"#
+        let homeroom =
+            #"{ classes: { from: "groups", split: ";", default: "homeroom", transform: ["upper"] }, role: "student" }"#
         #expect(
             try Self.hidden(homeroom, [["1", "s", "", "", ""], ["2", "s", "a;b", "", ""]]) == [
                 .row(["HOMEROOM", "student"]), .row(["A,B", "student"]),
@@ -62,7 +67,8 @@ struct EnrollmentTests {
             ])
         let fromType = "{ \(base), role: { from: \"type\" } }"
         #expect(
-            try Self.hidden(fromType, [["1", "s", "c", "aide", ""], ["2", "s", "", "aide", ""], ["3", "s", "c", "student", ""]])
+            try Self.hidden(
+                fromType, [["1", "s", "c", "aide", ""], ["2", "s", "", "aide", ""], ["3", "s", "c", "student", ""]])
                 == [
                     .rejected(
                         "`enrollments.role`: `aide` is not an enrollment role of OneRoster 1.1 (administrator, proctor, student, teacher)"
@@ -73,30 +79,38 @@ struct EnrollmentTests {
         #expect(
             try Self.hidden("{ \(base), role: \"teacher\" }", [["1", "", "c", "", ""]]) == [
                 .rejected(
-                    "`orgSourcedIds` is empty for a user with classes (the enrollments' school; or give enrollments.school)")
+                    "`orgSourcedIds` is empty for a user with classes (the enrollments' school; or give enrollments.school)"
+                )
             ])
         #expect(
-            try Self.hidden("{ \(base), role: \"teacher\", primary: { from: \"type\" } }", [["1", "s", "c", "yes", ""]]) == [
-                .rejected("`enrollments.primary`: `yes` is not true or false")
-            ])
+            try Self.hidden(
+                "{ \(base), role: \"teacher\", primary: { from: \"type\" } }", [["1", "s", "c", "yes", ""]]) == [
+                    .rejected("`enrollments.primary`: `yes` is not true or false")
+                ])
         #expect(
-            try Self.hidden("{ \(base), role: \"teacher\", beginDate: { from: \"start\" } }", [["1", "s", "c", "", "2026-13-01"]])
+            try Self.hidden(
+                "{ \(base), role: \"teacher\", beginDate: { from: \"start\" } }", [["1", "s", "c", "", "2026-13-01"]])
                 == [.rejected("`enrollments.beginDate`: `2026-13-01` is not a date like 2026-09-01 (yyyy-MM-dd)")])
     }
 
     @Test func anEnrollmentsSchoolIsAnOrgOfTypeSchool() throws {
-        let orgs = #"orgs: [{ sourcedId: "d", name: "D", type: "district" }, { sourcedId: "s1", name: "S1", type: "school" }],"#
+        let orgs =
+            #"orgs: [{ sourcedId: "d", name: "D", type: "district" }, { sourcedId: "s1", name: "S1", type: "school" }],"#
         let spec = #"{ classes: { from: "groups", split: ";" }, role: "teacher" }"#
         #expect(
-            try MappingHarness.run(Self.roster(spec, orgs: orgs), header: Self.header, rows: [
-                ["1", "s1", "c", "", ""], ["2", "d", "c", "", ""], ["3", "d", "", "", ""],
-            ]).results.map { if case .row = $0 { return "row" } else { return "\($0)" } } == [
+            try MappingHarness.run(
+                Self.roster(spec, orgs: orgs), header: Self.header,
+                rows: [
+                    ["1", "s1", "c", "", ""], ["2", "d", "c", "", ""], ["3", "d", "", "", ""],
+                ]
+            ).results.map { if case .row = $0 { return "row" } else { return "\($0)" } } == [
                 "row",
                 "rejected: `d` is not an org of type school in oneroster.orgs (the school of the user's enrollments)",
                 "row",
             ])
         let w = try FeedWorkspace()
-        let stated = #"{ classes: { from: "groups" }, role: "teacher", school: { from: "school", map: { x: "d" }, default: "s1" } }"#
+        let stated =
+            #"{ classes: { from: "groups" }, role: "teacher", school: { from: "school", map: { x: "d" }, default: "s1" } }"#
         do {
             _ = try MappingHarness.load(Self.roster(stated, orgs: orgs), in: w)
             Issue.record("a school that is not an org of type school was accepted")
@@ -151,9 +165,10 @@ struct EnrollmentTests {
         }
         let changes = OneRosterBundle.enrollmentChanges(
             old: [e("a"), e("b"), e("c"), e("d")], new: [e("b"), e("c", role: "proctor"), e("d"), e("e")])
-        #expect(changes.map { "\($0.enrollment.classId) \($0.enrollment.role) \($0.deleted)" } == [
-            "a teacher true", "c proctor false", "e teacher false",
-        ])
+        #expect(
+            changes.map { "\($0.enrollment.classId) \($0.enrollment.role) \($0.deleted)" } == [
+                "a teacher true", "c proctor false", "e teacher false",
+            ])
         #expect(OneRosterBundle.enrollmentChanges(old: [e("a")], new: [e("a")]).isEmpty)
         #expect(OneRosterBundle.enrollmentChanges(old: [], new: [e("a"), e("b")]).map(\.deleted) == [false, false])
         #expect(OneRosterBundle.enrollmentChanges(old: [e("a"), e("b")], new: []).map(\.deleted) == [true, true])

@@ -88,7 +88,8 @@ extension OneRosterBundleTests {
 
     /// The bytes enrollments.csv holds for `rows`: the header, CRLF, no field needs quotes.
     static func enrollmentsCSV(_ rows: [[String]]) -> Data {
-        let header = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate"
+        let header =
+            "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate"
         return Data(([header] + rows.map { $0.joined(separator: ",") }).map { $0 + "\r\n" }.joined().utf8)
     }
 
@@ -167,7 +168,9 @@ extension OneRosterBundleTests {
         let firstDelta = try Self.check(dir.file("out/delta/oneroster_20260901_0001.zip"), in: dir)
         #expect(firstDelta.problems == [])
         #expect(firstDelta.modes["enrollments"] == "delta" && firstDelta.modes["users"] == "delta")
-        #expect(firstDelta.tables["enrollments"] == Self.allEnrollments(Self.firstNight, status: "active", modified: stamp1))
+        #expect(
+            firstDelta.tables["enrollments"] == Self.allEnrollments(Self.firstNight, status: "active", modified: stamp1)
+        )
 
         let second = try Self.night(dir, Self.secondNight, day2)
         #expect(second.exitCode == 0, "\(second.stderr)")
@@ -192,7 +195,8 @@ extension OneRosterBundleTests {
                 "3008": "active",
             ])
         let deltaTarget = try Self.target(second, "delta")
-        #expect((deltaTarget["adds"] as? Int, deltaTarget["updates"] as? Int, deltaTarget["deletes"] as? Int) == (1, 4, 1))
+        #expect(
+            (deltaTarget["adds"] as? Int, deltaTarget["updates"] as? Int, deltaTarget["deletes"] as? Int) == (1, 4, 1))
 
         // The bulk bundle: every enrollment of the people there now, status and date blank.
         let bulk = try Self.check(dir.file("out/bulk/oneroster_20260902_0002.zip"), in: dir)
@@ -233,7 +237,8 @@ extension OneRosterBundleTests {
 
         // The mapping gains enrollments: the snapshot's rows have no classes, so every class is new.
         try Self.directoryFeed(dir)
-        let second = try Self.night(dir, Self.firstNight, "2026-09-02T02:00:00Z", ["run", "--json", "--allow-updates", "10"])
+        let second = try Self.night(
+            dir, Self.firstNight, "2026-09-02T02:00:00Z", ["run", "--json", "--allow-updates", "10"])
         #expect(second.exitCode == 0, "\(second.stderr)")
         let upgraded = try Self.check(dir.file("out/delta/oneroster_20260902_0002.zip"), in: dir)
         #expect(upgraded.problems == [])
@@ -272,20 +277,24 @@ extension OneRosterBundleTests {
         }
         let first = try run("2026-09-01T02:00:00Z")
         #expect(first.exitCode == 0, "\(first.stderr)")
-        let night1 = try Self.check(feed.appendingPathComponent("outbox-oneroster/roster/oneroster_20260901_0001.zip"), in: dir)
+        let night1 = try Self.check(
+            feed.appendingPathComponent("outbox-oneroster/roster/oneroster_20260901_0001.zip"), in: dir)
         #expect(night1.problems == [])
         #expect(night1.rows.users == 7 && night1.rows.enrollments == 10)
 
         try FileManager.default.removeItem(at: feed.appendingPathComponent("district-staff.ldif"))
         try FileManager.default.copyItem(
-            at: feed.appendingPathComponent("district-staff-next.ldif"), to: feed.appendingPathComponent("district-staff.ldif"))
+            at: feed.appendingPathComponent("district-staff-next.ldif"),
+            to: feed.appendingPathComponent("district-staff.ldif"))
         let second = try run("2026-09-02T02:00:00Z")
         #expect(second.exitCode == 0, "\(second.stderr)")
-        let night2 = try Self.check(feed.appendingPathComponent("outbox-oneroster/roster/oneroster_20260902_0002.zip"), in: dir)
+        let night2 = try Self.check(
+            feed.appendingPathComponent("outbox-oneroster/roster/oneroster_20260902_0002.zip"), in: dir)
         #expect(night2.problems == [])
         #expect(
             (night2.tables["enrollments"] ?? []).map { "\($0[0]) \($0[1])" } == [
-                "2001-math-8a active", "2002-sci-8a tobedeleted", "2007-music-1 tobedeleted", "2007-music-2 tobedeleted",
+                "2001-math-8a active", "2002-sci-8a tobedeleted", "2007-music-1 tobedeleted",
+                "2007-music-2 tobedeleted",
                 "2009-music-1 active", "2009-music-2 active",
             ])
         #expect(
@@ -300,7 +309,8 @@ extension OneRosterBundleTests {
         try Self.directoryFeed(dir)
         #expect(try Self.night(dir, Self.firstNight, "2026-09-01T02:00:00Z").exitCode == 0)
         let day2 = "2026-09-02T02:00:00Z"
-        let planned = try Self.night(dir, Self.secondNight, day2, ["plan", "--save", "tonight.plan", "--out", "review"])
+        let planned = try Self.night(
+            dir, Self.secondNight, day2, ["plan", "--save", "tonight.plan", "--out", "review"])
         #expect(planned.exitCode == 0, "\(planned.stderr)")
         // changes.csv explains a user who is sent for their classes alone.
         let changes = try String(contentsOf: dir.file("review/delta/changes.csv"), encoding: .utf8)
@@ -314,7 +324,9 @@ extension OneRosterBundleTests {
             #expect(sent == (try Data(contentsOf: dir.file("review/\(target)/\(name)"))), "\(target)")
         }
         let delta = try Self.check(dir.file("out/delta/oneroster_20260902_0002.zip"), in: dir)
-        #expect(delta.tables["enrollments"] == Self.enrollmentDelta(Self.firstNight, Self.secondNight, modified: "2026-09-02T02:00:00.000Z"))
+        #expect(
+            delta.tables["enrollments"]
+                == Self.enrollmentDelta(Self.firstNight, Self.secondNight, modified: "2026-09-02T02:00:00.000Z"))
         // The committed snapshot holds the classes: the same export again changes nothing.
         let again = try Self.night(dir, Self.secondNight, "2026-09-03T02:00:00Z", ["plan", "--exit-code"])
         #expect(again.exitCode == 0, "\(again.stderr)")
@@ -339,13 +351,16 @@ extension OneRosterBundleTests {
             ))
         #expect(first.exitCode == 78)
         let second = try validateMapping(
-            mapping(#"{ classes: { from: "id", dnPart: "cn", join: "," }, role: { from: "id", default: "Teacher" }, school: "s2" }"#))
+            mapping(
+                #"{ classes: { from: "id", dnPart: "cn", join: "," }, role: { from: "id", default: "Teacher" }, school: "s2" }"#
+            ))
         #expect(second.exitCode == 78)
         let third = try validateMapping(mapping(#"{ classes: "math-7a", role: "teacher" }"#))
         #expect(third.exitCode == 78)
         let fourth = try validateMapping(mapping(#"{ classes: { template: "{id}" }, role: "teacher" }"#))
         #expect(fourth.exitCode == 78)
-        let fifth = try validateMapping(mapping(#"{ classes: { from: "groups", split: ";" }, role: { from: "kindOfStaff" } }"#))
+        let fifth = try validateMapping(
+            mapping(#"{ classes: { from: "groups", split: ";" }, role: { from: "kindOfStaff" } }"#))
         #expect(fifth.exitCode == 78)
         let text = [first, second, third, fourth, fifth].map { $0.stdout + $0.stderr }.joined(separator: "\n")
         for expected in [

@@ -64,8 +64,8 @@ struct CompiledMapping: @unchecked Sendable {
             defaultValue = spec.defaultValue
             date = spec.date
             transforms = spec.transforms
-            guarded =
-                output.formulaGuard && (output.formulaGuardExcept.isEmpty || !output.formulaGuardExcept.contains(spec.name))
+            let except = output.formulaGuardExcept
+            guarded = output.formulaGuard && (except.isEmpty || !except.contains(spec.name))
             keepsEveryValue = spec.keepsEveryValue
         }
     }

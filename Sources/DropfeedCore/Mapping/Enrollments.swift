@@ -54,7 +54,8 @@ extension EnrollmentSpec {
                 : "`orgSourcedIds` is empty for a user with classes (the enrollments' school; or give enrollments.school)"
         }
         if let schools, !schools.contains(first.school) {
-            return "`\(first.school)` is not an org of type school in oneroster.orgs (the school of the user's enrollments)"
+            return
+                "`\(first.school)` is not an org of type school in oneroster.orgs (the school of the user's enrollments)"
         }
         return EnrollmentSpec.problem(first.role, for: .role)
             ?? EnrollmentSpec.problem(first.primary, for: .primary)
@@ -74,7 +75,9 @@ extension EnrollmentSpec {
     static func rule(for field: Field) -> (holds: (String) -> Bool, says: String)? {
         switch field {
         case .role:
-            return ({ roles.contains($0) }, "is not an enrollment role of OneRoster 1.1 (\(roles.joined(separator: ", ")))")
+            return (
+                { roles.contains($0) }, "is not an enrollment role of OneRoster 1.1 (\(roles.joined(separator: ", ")))"
+            )
         case .primary:
             return ({ $0 == "true" || $0 == "false" }, "is not true or false")
         case .beginDate, .endDate:
@@ -88,7 +91,9 @@ extension EnrollmentSpec {
     static func isCalendarDate(_ value: String) -> Bool {
         let b = Array(value.utf8)
         let digit = { (k: Int) in b[k] >= 0x30 && b[k] <= 0x39 }
-        guard b.count == 10, b[4] == 0x2D, b[7] == 0x2D, [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy(digit) else { return false }
+        guard b.count == 10, b[4] == 0x2D, b[7] == 0x2D, [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy(digit) else {
+            return false
+        }
         let month = Int(b[5] - 0x30) * 10 + Int(b[6] - 0x30)
         let day = Int(b[8] - 0x30) * 10 + Int(b[9] - 0x30)
         return (1...12).contains(month) && (1...31).contains(day)

@@ -63,8 +63,8 @@ enum MappingLoader {
         // OneRoster enrollments: their columns follow users.csv's (kept in the snapshot, not sent there).
         let enrollmentColumns = output.oneRoster?.enrollments?.columns ?? []
         return Mapping(
-            file: displayName, key: key, conditions: conditions, columns: columns + enrollmentColumns, required: required,
-            output: output, safety: safety, digest: SHA256.hex(bytes))
+            file: displayName, key: key, conditions: conditions, columns: columns + enrollmentColumns,
+            required: required, output: output, safety: safety, digest: SHA256.hex(bytes))
     }
 
     static func checkVersion(_ object: inout ObjectReader) {
@@ -465,7 +465,8 @@ enum MappingLoader {
             guard var column else { continue }
             column.path = at
             if field == .classes {
-                if case .from = column.source {} else {
+                if case .from = column.source {
+                } else {
                     log.add(at, "needs from: the column holding each user's classes")
                 }
                 if column.list.pick != nil {
@@ -475,7 +476,8 @@ enum MappingLoader {
             }
             // The values a mapping states must be ones enrollments.csv allows.
             if let rule = EnrollmentSpec.rule(for: field) {
-                for (at, stated) in statedValues(column) where (!stated.isEmpty || field == .role) && !rule.holds(stated) {
+                for (at, stated) in statedValues(column)
+                where (!stated.isEmpty || field == .role) && !rule.holds(stated) {
                     log.add(at, "`\(stated)` \(rule.says)")
                 }
             }

@@ -265,7 +265,9 @@ struct FileWriter {
                     { (emit: ([String]) throws -> Void) throws in
                         for k in 0..<order.count {
                             let values = try rows.values(order[k])
-                            for e in spec.enrollments(of: values) { try emit(e.row(user: values[0], status: "", modified: "")) }
+                            for e in spec.enrollments(of: values) {
+                                try emit(e.row(user: values[0], status: "", modified: ""))
+                            }
                         }
                     }
                 }
@@ -311,7 +313,8 @@ struct FileWriter {
                             default: new = spec.enrollments(of: values)
                             }
                             for (e, deleted) in OneRosterBundle.enrollmentChanges(old: old, new: new) {
-                                try emit(e.row(user: values[0], status: deleted ? "tobedeleted" : "active", modified: modified))
+                                let status = deleted ? "tobedeleted" : "active"
+                                try emit(e.row(user: values[0], status: status, modified: modified))
                             }
                         }
                     }
