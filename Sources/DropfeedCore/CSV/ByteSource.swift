@@ -48,12 +48,29 @@ final class FileByteSource: ByteSource {
         }
     }
 
+    /// Where the next read starts, and how many more bytes it may deliver.
+    private var offset: Int64 = 0
+    private var remaining = Int64.max
+
+    /// Opens `path` to read only `length` bytes from `offset` (a stretch of a file read on another thread).
+    convenience init(path: String, offset: Int64, length: Int64) throws {
+        try self.init(path: path)
+        self.offset = offset
+        remaining = length
+    }
+
     deinit { close(fd) }
 
     func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
+        let wanted = Int(min(Int64(capacity), remaining))
+        guard wanted > 0 else { return 0 }
         while true {
-            let n = Glibc.read(fd, buffer, capacity)
-            if n >= 0 { return n }
+            let n = pread(fd, buffer, wanted, off_t(offset))
+            if n >= 0 {
+                offset += Int64(n)
+                remaining -= Int64(n)
+                return n
+            }
             if Glibc.errno == EINTR { continue }
             throw InputFileError.errno(path)
         }

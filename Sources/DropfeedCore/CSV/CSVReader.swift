@@ -69,10 +69,26 @@ public final class CSVReader {
         if let expectedFields { self.expectedFields = expectedFields }
     }
 
+    /// Reads the stretch `offset..<offset + length` of a UTF-8 file: from the start, the header
+    /// and the records up to `length`; from a later `offset` — a record's start (see `CSVSplit`)
+    /// — the data records of a file whose header has `expectedFields` names, with lines counted
+    /// from 1 at `offset`. `byteOffset`s are file offsets.
+    convenience init(
+        path: String, displayName: String, options: CSVReadOptions, offset: Int64, length: Int64, expectedFields: Int
+    ) throws {
+        precondition(options.encoding == .utf8 && offset >= 0)
+        let source = try FileByteSource(path: path, offset: offset, length: length)
+        try self.init(
+            source: source, fileName: displayName, options: options, hasHeader: offset == 0, bufferSize: 1 << 20,
+            offsetsAreFileOffsets: true, streamOffset: offset)
+        if offset > 0 { self.expectedFields = expectedFields }
+    }
+
     init(
         source: ByteSource, fileName: String, options: CSVReadOptions, hasHeader: Bool, bufferSize: Int,
-        offsetsAreFileOffsets: Bool
+        offsetsAreFileOffsets: Bool, streamOffset: Int64 = 0
     ) throws {
+        bufferStreamOffset = streamOffset
         self.source = source
         self.fileName = fileName
         self.options = options
@@ -87,7 +103,7 @@ public final class CSVReader {
         stops[Int(lf)] = true
         stops[Int(cr)] = true
         try fill()
-        if end - position >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
+        if streamOffset == 0 && end - position >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
             position = 3
         }
         if hasHeader {
@@ -115,6 +131,9 @@ public final class CSVReader {
             recordNumber = 0
         }
     }
+
+    /// The line the next record starts on (after the last record: one past the last line).
+    public var nextLine: Int { line }
 
     deinit {
         buffer.deallocate()

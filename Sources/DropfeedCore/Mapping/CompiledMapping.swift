@@ -207,23 +207,32 @@ struct CompiledMapping: @unchecked Sendable {
         required = mapping.required.map { names.firstIndex(of: $0)! }
     }
 
-    /// A hash of everything mapping `row` reads: its raw record and what its lookups find
-    /// (counting the lookups that find nothing, as `evaluate` does). Nil when it cannot be told.
-    func inputHash(row: Int, table: SourceTable, lookupMisses: inout Int) -> UInt64? {
-        guard let lookupSources else { return nil }
-        var h = table.rowHashes[row]
+    /// For every row of `rows`, in order, a hash of everything mapping it reads — its raw
+    /// record and what its lookups find — into `hashes`, and how many of its lookups found
+    /// nothing (as `evaluate` counts them) into `misses`; false (both empty) when it cannot be
+    /// told. One pass per lookup over the rows, with the table's arrays fetched once.
+    func inputHashes(rows: Range<Int>, table: SourceTable, hashes: inout [UInt64], misses: inout [Int32]) -> Bool {
+        hashes.removeAll(keepingCapacity: true)
+        misses.removeAll(keepingCapacity: true)
+        guard let lookupSources else { return false }
+        hashes.append(contentsOf: table.rowHashes[rows])
+        misses.append(contentsOf: repeatElement(0, count: rows.count))
         for (key, target) in lookupSources {
-            let found = table.lookupRow(keyColumn: key, row: row)
-            if found == SourceTable.lookupEmpty {
-                h = RowHash.fold(h ^ 0x5A5A, 0x9E37_79B9_7F4A_7C15)
-            } else if found >= 0 {
-                h = table.lookupValueHash(row: Int(found), column: target, into: h)
-            } else {
-                h = RowHash.fold(h ^ 0xA5A5, 0x9E37_79B9_7F4A_7C15)
-                lookupMisses += 1
+            let found = table.lookupRowList(keyColumn: key)
+            let values = table.lookupValueColumn(target)
+            for (k, row) in rows.enumerated() {
+                let other = found?[row] ?? SourceTable.lookupMissing
+                if other == SourceTable.lookupEmpty {
+                    hashes[k] = RowHash.fold(hashes[k] ^ 0x5A5A, 0x9E37_79B9_7F4A_7C15)
+                } else if other >= 0 {
+                    hashes[k] = values.withBytes(Int(other)) { RowHash.combine(hashes[k], $0) }
+                } else {
+                    hashes[k] = RowHash.fold(hashes[k] ^ 0xA5A5, 0x9E37_79B9_7F4A_7C15)
+                    misses[k] += 1
+                }
             }
         }
-        return h
+        return true
     }
 
     /// The first `where` condition `values` fails, as `where[k] (column): value`, or nil.

@@ -244,19 +244,19 @@ struct TargetPlanner {
         let old = previous
         // An export row gets its snapshot row back when it is the row that row was made from and
         // everything the mapping read is the same (the same mapping, source shape and version).
-        var bySource = HashSlots(capacity: 0)
+        var bySource = PairSlots(capacity: 0)
         let reuse = old != nil && old!.meta.inputDigest == inputDigest
         if reuse, let old {
-            bySource = HashSlots(capacity: old.count)
+            bySource = PairSlots(capacity: old.count)
             for i in 0..<old.count where old.index.inputHash[i] != 0 {
-                _ = bySource.insert(old.index.sourceKeyHash[i], row: i) { _ in false }
+                bySource.insert(old.index.sourceKeyHash[i], old.index.inputHash[i], row: i)
             }
         }
         // …and an export row skipped or rejected last time is again, without being evaluated.
-        var memo = HashSlots(capacity: 0)
+        var memo = PairSlots(capacity: 0)
         if reuse, let unmapped = old?.unmapped {
-            memo = HashSlots(capacity: unmapped.count)
-            for i in 0..<unmapped.count { _ = memo.insert(unmapped.sourceKeyHash[i], row: i) { _ in false } }
+            memo = PairSlots(capacity: unmapped.count)
+            for i in 0..<unmapped.count { memo.insert(unmapped.sourceKeyHash[i], unmapped.inputHash[i], row: i) }
         }
         let memoSlots = memo
         let rowCount = table.rowCount
@@ -310,7 +310,7 @@ struct TargetPlanner {
     /// Maps the export rows `rows`. Locations are offsets into the chunk's own `rows` bytes
     /// (segment `UInt16.max` marks "this run's segment" until the snapshot is written).
     private func mapChunk(
-        _ rows: Range<Int>, compiled: CompiledMapping, bySource: HashSlots, memo: HashSlots, reuse: Bool
+        _ rows: Range<Int>, compiled: CompiledMapping, bySource: PairSlots, memo: PairSlots, reuse: Bool
     ) throws -> ChunkResult {
         let mapping = target.mapping
         var out = ChunkResult(index: RowIndex(keyParts: max(1, mapping.key.count)))
@@ -319,28 +319,58 @@ struct TargetPlanner {
         let keyPositions = compiled.keyPositions
         let keyParts = max(1, mapping.key.count)
         let oldIndex = previous?.index
-        try table.forEachRow(in: rows) { row, values in
-            var misses = 0
-            let inputHash = compiled.inputHash(row: row, table: table, lookupMisses: &misses)
+        // First what each row's inputs hash to, and which rows get their snapshot row back or
+        // their outcome of last time: tight loops over the chunk, so the table probes overlap.
+        var hashes: [UInt64] = []
+        var missCounts: [Int32] = []
+        let hashed = compiled.inputHashes(rows: rows, table: table, hashes: &hashes, misses: &missCounts)
+        var reusedRows = [Int32](repeating: -1, count: rows.count)
+        var memoRows = [Int32](repeating: -1, count: rows.count)
+        if reuse && hashed {
+            var use = [Bool](repeating: true, count: rows.count)
+            if !table.duplicateRows.isEmpty {
+                for (k, row) in rows.enumerated() where table.duplicateRows[row] != nil { use[k] = false }
+            }
+            let keyHashes = table.keyHashes
+            keyHashes.withUnsafeBufferPointer { all in
+                let keys = UnsafeBufferPointer(rebasing: all[rows])
+                hashes.withUnsafeBufferPointer { inputs in
+                    use.withUnsafeBufferPointer { u in
+                        reusedRows.withUnsafeMutableBufferPointer { bySource.rows(keys, inputs, use: u, into: $0) }
+                    }
+                    if previous?.unmapped != nil {
+                        for k in 0..<use.count where reusedRows[k] >= 0 { use[k] = false }
+                        use.withUnsafeBufferPointer { u in
+                            memoRows.withUnsafeMutableBufferPointer { memo.rows(keys, inputs, use: u, into: $0) }
+                        }
+                    }
+                }
+            }
+        }
+        // The values are read in blocks when most rows are mapped, else only for the rows that are.
+        let mappedRows = zip(reusedRows, memoRows).lazy.filter { $0 < 0 && $1 < 0 }.count
+        var cursor = SourceTable.RowCursor(table: table, rows: rows, dense: mappedRows * 8 > rows.count)
+        for row in rows {
+            let k = row - rows.lowerBound
+            let misses = hashed ? Int(missCounts[k]) : 0
+            let inputHash: UInt64? = hashed ? hashes[k] : nil
             let duplicateOf = table.duplicateRows.isEmpty ? nil : table.duplicateRows[row]
-            if reuse, duplicateOf == nil, let inputHash, let oldIndex,
-                let i = bySource.first(table.keyHashes[row], where: { oldIndex.inputHash[$0] == inputHash })
-            {
+            if reusedRows[k] >= 0, let oldIndex {
+                let i = Int(reusedRows[k])
                 out.reused.append(Int32(i))
                 out.missCount += misses
                 if misses > 0 && out.misses.count < TargetOutcome.keptRejections {
                     // Only to name the misses: the row is not mapped again.
                     var found: [LookupMiss] = []
-                    _ = compiled.evaluate(values.strings(count: table.columns.count), lookup: lookup, misses: &found)
+                    _ = compiled.evaluate(try cursor.strings(row), lookup: lookup, misses: &found)
                     out.misses += found.map {
                         LookupMissReport(key: oldIndex.keyValues(i).joined(separator: ", "), column: $0.column, value: $0.value)
                     }
                 }
-                return
+                continue
             }
-            if reuse, duplicateOf == nil, let inputHash, let unmapped = previous?.unmapped,
-                let m = memo.first(table.keyHashes[row], where: { unmapped.inputHash[$0] == inputHash })
-            {
+            if memoRows[k] >= 0, let inputHash, let unmapped = previous?.unmapped {
+                let m = Int(memoRows[k])
                 // Skipped or rejected last time with the same inputs: the same again.
                 let kind = UnmappedRows.Kind(rawValue: unmapped.kind[m]) ?? .skipped
                 let key = unmapped.withKey(m) { $0.isEmpty ? nil : Array($0) }
@@ -350,7 +380,7 @@ struct TargetPlanner {
                         misses: Int(unmapped.misses[m]), key: $0)
                 }
                 out.missCount += Int(unmapped.misses[m])
-                guard kind == .rejected else { return }
+                guard kind == .rejected else { continue }
                 out.rejected += 1
                 if let key {
                     let hash = key.withUnsafeBufferPointer { RowIndex.keyHash(keyBytes: $0, parts: keyParts) }
@@ -360,16 +390,16 @@ struct TargetPlanner {
                     // Only to give the reason: evaluated for the first few.
                     var found: [LookupMiss] = []
                     if case .rejected(let k, let reason) = compiled.evaluate(
-                        values.strings(count: table.columns.count), lookup: lookup, misses: &found)
+                        try cursor.strings(row), lookup: lookup, misses: &found)
                     {
                         out.rejections.append(
                             Rejection(line: table.line(of: row), key: k?.joined(separator: ", ") ?? "", reason: reason))
                     }
                 }
-                return
+                continue
             }
             var found: [LookupMiss] = []
-            let result = compiled.evaluate(values.strings(count: table.columns.count), lookup: lookup, misses: &found)
+            let result = compiled.evaluate(try cursor.strings(row), lookup: lookup, misses: &found)
             let line = table.line(of: row)
             func reject(_ key: [String]?, _ reason: String) {
                 out.rejected += 1
@@ -403,7 +433,7 @@ struct TargetPlanner {
                         key: nil)
                 }
                 out.missCount += found.count
-                return
+                continue
             case .rejected(let key, let reason):
                 reject(key, reason)
             case .row(let mapped):
@@ -411,7 +441,7 @@ struct TargetPlanner {
                     reject(
                         keyPositions.map { mapped[$0] },
                         "duplicate source key `\(table.keyValues(row).joined(separator: ", "))` (also at line \(other))")
-                    return
+                    continue
                 }
                 let key = keyPositions.map { mapped[$0] }
                 let start = out.rows.count

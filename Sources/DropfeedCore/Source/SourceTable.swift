@@ -27,18 +27,20 @@ public final class SourceTable: @unchecked Sendable {
     public private(set) var sha256 = ""
     /// The export's size in bytes.
     public private(set) var byteCount: Int64 = 0
+    /// How many stretches of the export were read at once (1: it was read from start to end).
+    private(set) var stretchesRead = 1
 
     /// Per row: its physical line, the hash of its raw record, the hash of its key.
     private(set) var lines: [UInt32] = []
     private(set) var rowHashes: [UInt64] = []
     private(set) var keyHashes: [UInt64] = []
     /// Per row: where its encoded values end in the spool (they start where the previous row's end).
-    private var spoolEnds: [UInt64] = []
+    fileprivate var spoolEnds: [UInt64] = []
     /// Per row: where its key ends in `keyBytes` (one column: the bytes; several: encoded fields).
     private var keyEnds: [UInt32] = []
     private var keyBytes: [UInt8] = []
     private var keySlots: HashSlots
-    private let spool: Spool
+    fileprivate let spool: Spool
 
     /// Per lookup key column (a kept column): for each row, the row its value names
     /// (`lookupEmpty` when the value is empty, `lookupMissing` when no row has that key).
@@ -59,13 +61,15 @@ public final class SourceTable: @unchecked Sendable {
     /// Reads `source`, keeping the `needed` columns (the key columns are always kept). The
     /// values of `lookupTargets` are kept in memory, and for each column of `lookupKeys` the row
     /// its value names is found. The spool is made in `spoolFolder` and unlinked at once.
+    /// A UTF-8 CSV export of 16 MB or more is read by one thread per core (up to 8); `readers`
+    /// sets how many for any size (1: one thread).
     ///
     /// Throws `CSVError` for malformed CSV, `InputFileError` when the file cannot be read, and
     /// `DataError` for missing columns, empty keys and (with `duplicates: .fail`) duplicate keys.
     public init(
         source: SourceConfig, needed: Set<String>, lookupKeys: Set<String> = [], lookupTargets: Set<String> = [],
         lookupBy: Set<String> = [], duplicates: DuplicateKeyPolicy = .fail,
-        spoolFolder: String = NSTemporaryDirectory()
+        spoolFolder: String = NSTemporaryDirectory(), readers: Int? = nil
     ) throws {
         keyColumns = source.key
         format = source.format
@@ -97,52 +101,52 @@ public final class SourceTable: @unchecked Sendable {
         // libcrypto's exit handlers (exit 139 instead of the error's code).
         defer { group.wait() }
 
-        let targetColumns = Set(lookupTargets.compactMap { index[$0] })
-        for column in targetColumns { lookupValues[column] = ValueColumn() }
-        var rows = RowWriter(keyCount: source.key.count, columnCount: kept.count, targetColumns: targetColumns)
+        var targetColumns = [Bool](repeating: false, count: kept.count)
+        for name in lookupTargets { if let k = index[name] { targetColumns[k] = true } }
+        let layout = TablePart.Layout(
+            keyCount: source.key.count, targetColumns: targetColumns, multiValued: format.isMultiValued,
+            displayPath: source.displayPath)
+        var parts: [TablePart]
+        SourceMeter.reset()
         if let reader = csv {
             let positions = kept.map { reader.header.firstIndex(of: $0)! }
-            var scratch: [UInt8] = []
-            var readBytes: Int64 = 0
-            try reader.forEach { record in
-                readBytes += Int64(record.rawContent.count + 1)
-                if rowCount & 0x3FFF == 0 { SourceMeter.set(rows: rowCount, bytes: readBytes) }
-                for (k, c) in positions.enumerated() {
-                    if record.isEscaped(c) {
-                        scratch = record.bytes(c)
-                        scratch.withUnsafeBufferPointer { rows.buffer.appendField($0) }
-                    } else {
-                        rows.buffer.appendField(record.rawBytes(c))
-                    }
-                }
-                try store(&rows, line: record.line, hash: RowHash.combine(RowHash.seed, record.rawContent), source)
-            }
+            parts = try SourceTable.readCSV(
+                reader, source: source, positions: positions, layout: layout, spool: spool, spoolFolder: spoolFolder,
+                readers: readers)
         } else {
+            var part = TablePart(layout, spool: spool, meterPart: 0)
             let reader = try makeRecordReader(source: source, columns: kept)
             while let record = try reader.next() {
-                for field in record.fields { field.withUnsafeBufferPointer { rows.buffer.appendField($0) } }
-                try store(&rows, line: record.line, hash: record.hash, source)
+                for field in record.fields { field.withUnsafeBufferPointer { part.buffer.appendField($0) } }
+                try part.store(line: record.line, hash: record.hash)
             }
+            try part.finish()
+            parts = [part]
             header = reader.header
             multiValuedLines = reader.multiValuedLines
             try SourceTable.checkKeys(source, header: header)
         }
-        try spool.write(rows.buffer)
-        SourceMeter.set(rows: rowCount)
+        let bytesRead = parts.reduce(Int64(0)) { $0 + $1.bytesRead }
+        stretchesRead = parts.count
+        try adopt(&parts, layout: layout)
+        SourceMeter.reset()
+        SourceMeter.set(part: 0, rows: rowCount, bytes: csv == nil ? nil : bytesRead)
+        let emptyKeyLines = emptyKeyLinesRead
+        let multiKeyLines = multiKeyLinesRead
         group.wait()
         sha256 = try digest.result()
         byteCount = digest.size
-        if !rows.emptyKeyLines.isEmpty {
+        if !emptyKeyLines.isEmpty {
             throw DataError(
                 "\(source.displayPath): empty key (\(source.key.joined(separator: ", "))) at line"
-                    + (rows.emptyKeyLines.count > 1 ? "s " : " ")
-                    + rows.emptyKeyLines.map(String.init).joined(separator: ", "))
+                    + (emptyKeyLines.count > 1 ? "s " : " ")
+                    + emptyKeyLines.map(String.init).joined(separator: ", "))
         }
-        if !rows.multiKeyLines.isEmpty {
+        if !multiKeyLines.isEmpty {
             throw DataError(
                 "\(source.displayPath): a key (\(source.key.joined(separator: ", "))) with several values in the record"
-                    + (rows.multiKeyLines.count > 1 ? "s at lines " : " at line ")
-                    + rows.multiKeyLines.map(String.init).joined(separator: ", "))
+                    + (multiKeyLines.count > 1 ? "s at lines " : " at line ")
+                    + multiKeyLines.map(String.init).joined(separator: ", "))
         }
         try indexKeys(displayPath: source.displayPath, duplicates: duplicates)
         try resolveLookups(Set(lookupKeys.compactMap { index[$0] }))
@@ -158,64 +162,215 @@ public final class SourceTable: @unchecked Sendable {
         }
     }
 
-    /// The row being stored: its encoded fields so far, and what the checks found.
-    private struct RowWriter {
-        let keyCount: Int
-        let columnCount: Int
-        let targetColumns: Set<Int>
+    /// Exports at least this large are read by several threads at once, one stretch each.
+    static let parallelReadBytes: Int64 = 16 << 20
+
+    /// Reads a CSV export's records into one part, or — for a large UTF-8 file on a machine
+    /// with several cores — into one part per stretch, read at once (see `CSVSplit`). When any
+    /// stretch fails the file is read again in one piece, so errors are those of a plain read.
+    private static func readCSV(
+        _ reader: CSVReader, source: SourceConfig, positions: [Int], layout: TablePart.Layout, spool: Spool,
+        spoolFolder: String, readers: Int?
+    ) throws -> [TablePart] {
+        let size = (try? openRegularFile(source.path)).map { info -> Int64 in
+            close(info.fd)
+            return Int64(info.size)
+        } ?? 0
+        let stretches = readers ?? (size >= parallelReadBytes ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1)
+        var cuts: [Int64] = []
+        if source.options.encoding == .utf8 && stretches > 1 {
+            cuts = try CSVSplit.cuts(path: source.path, size: size, parts: stretches)
+        }
+        guard !cuts.isEmpty else {
+            var part = TablePart(layout, spool: spool, meterPart: 0)
+            try read(reader, positions: positions, into: &part)
+            return [part]
+        }
+        let starts = [0] + cuts
+        let ends = cuts + [size]
+        let expectedFields = reader.header.count
+        let results = Slots<Result<TablePart, Error>>(ends.count)
+        DispatchQueue.concurrentPerform(iterations: ends.count) { k in
+            results[k] = Result {
+                var part = TablePart(layout, spool: k == 0 ? spool : try Spool(folder: spoolFolder), meterPart: k)
+                let stretch = try CSVReader(
+                    path: source.path, displayName: source.displayPath, options: source.options, offset: starts[k],
+                    length: ends[k] - starts[k], expectedFields: expectedFields)
+                try read(stretch, positions: positions, into: &part)
+                return part
+            }
+        }
+        var parts: [TablePart] = []
+        for k in 0..<ends.count {
+            guard case .success(let part) = results.take(k) else {
+                // A real error, or a cut inside a field of a file that breaks the rules: read it whole.
+                try spool.truncate()
+                SourceMeter.reset()
+                let again = try CSVReader(path: source.path, displayName: source.displayPath, options: source.options)
+                var part = TablePart(layout, spool: spool, meterPart: 0)
+                try read(again, positions: positions, into: &part)
+                return [part]
+            }
+            parts.append(part)
+        }
+        return parts
+    }
+
+    /// Reads every record of `reader` into `part`, keeping the fields at `positions`.
+    private static func read(_ reader: CSVReader, positions: [Int], into part: inout TablePart) throws {
+        var scratch: [UInt8] = []
+        try reader.forEach { record in
+            part.bytesRead += Int64(record.rawContent.count + 1)
+            if part.rowCount & 0x3FFF == 0 { SourceMeter.set(part: part.meterPart, rows: part.rowCount, bytes: part.bytesRead) }
+            for c in positions {
+                if record.isEscaped(c) {
+                    scratch = record.bytes(c)
+                    scratch.withUnsafeBufferPointer { part.buffer.appendField($0) }
+                } else {
+                    part.buffer.appendField(record.rawBytes(c))
+                }
+            }
+            try part.store(line: record.line, hash: RowHash.combine(RowHash.seed, record.rawContent))
+        }
+        try part.finish()
+        part.endLine = reader.nextLine
+    }
+
+    /// Takes the parts' rows, in order: lines of later parts count on from the earlier parts'
+    /// last line, their keys and spooled values follow the earlier ones'.
+    private func adopt(_ parts: inout [TablePart], layout: TablePart.Layout) throws {
+        var lineBase = 0
+        var emptyKeys: [Int] = []
+        var multiKeys: [Int] = []
+        for k in parts.indices {
+            var part = TablePart(layout, spool: spool, meterPart: k)
+            swap(&part, &parts[k])
+            let keyBase = UInt32(truncatingIfNeeded: keyBytes.count)
+            guard keyBytes.count + part.keyBytes.count < Int(UInt32.max) else {
+                throw DataError("\(layout.displayPath): the keys take more than 4 GB; dropfeed cannot hold them")
+            }
+            let spoolBase = spool.size
+            if k > 0 { try spool.append(part.spool) }
+            if k == 0 {
+                lines = part.lines
+                rowHashes = part.rowHashes
+                keyHashes = part.keyHashes
+                keyBytes = part.keyBytes
+                keyEnds = part.keyEnds
+                spoolEnds = part.spoolEnds
+            } else {
+                let shift = UInt32(lineBase)
+                lines += part.lines.lazy.map { $0 &+ shift }
+                rowHashes += part.rowHashes
+                keyHashes += part.keyHashes
+                keyBytes += part.keyBytes
+                keyEnds += part.keyEnds.lazy.map { $0 + keyBase }
+                spoolEnds += part.spoolEnds.lazy.map { $0 + spoolBase }
+            }
+            for (column, values) in part.lookupValues.enumerated() where layout.targetColumns[column] {
+                if lookupValues[column] == nil { lookupValues[column] = ValueColumn() }
+                lookupValues[column]!.append(contentsOf: values)
+            }
+            emptyKeys += part.emptyKeyLines.map { $0 + lineBase }
+            multiKeys += part.multiKeyLines.map { $0 + lineBase }
+            rowCount += part.rowCount
+            lineBase += part.endLine - 1
+        }
+        emptyKeyLinesRead = Array(emptyKeys.prefix(5))
+        multiKeyLinesRead = Array(multiKeys.prefix(5))
+    }
+
+    /// The first lines with an empty key, and with a key of several values (at most 5 each).
+    private var emptyKeyLinesRead: [Int] = []
+    private var multiKeyLinesRead: [Int] = []
+
+    /// The rows read from one stretch of the export before they join the table: per row its
+    /// line, hashes, key and where its encoded values end in the part's spool.
+    private struct TablePart {
+        /// What every part of one table shares.
+        struct Layout {
+            let keyCount: Int
+            /// Per kept column: whether a lookup reads it (its values are kept in memory).
+            let targetColumns: [Bool]
+            let multiValued: Bool
+            let displayPath: String
+        }
+        let layout: Layout
+        let spool: Spool
+        let meterPart: Int
+        /// The encoded fields not yet written to the spool; the current row's start at `rowStart`.
         var buffer: [UInt8] = []
         var rowStart = 0
         var spooled: UInt64 = 0
         var emptyKeyLines: [Int] = []
         var multiKeyLines: [Int] = []
+        var lines: [UInt32] = []
+        var rowHashes: [UInt64] = []
+        var keyHashes: [UInt64] = []
+        var spoolEnds: [UInt64] = []
+        var keyEnds: [UInt32] = []
+        var keyBytes: [UInt8] = []
+        var lookupValues: [ValueColumn]
+        var rowCount = 0
+        var bytesRead: Int64 = 0
+        /// The line after the last record (lines count from 1 at the part's start).
+        var endLine = 1
 
-        init(keyCount: Int, columnCount: Int, targetColumns: Set<Int>) {
-            self.keyCount = keyCount
-            self.columnCount = columnCount
-            self.targetColumns = targetColumns
+        init(_ layout: Layout, spool: Spool, meterPart: Int) {
+            self.layout = layout
+            self.spool = spool
+            self.meterPart = meterPart
+            lookupValues = [ValueColumn](repeating: ValueColumn(), count: layout.targetColumns.count)
             buffer.reserveCapacity(1 << 20)
         }
-    }
 
-    /// Records the row whose encoded fields were just appended to `rows.buffer`: its line, hash,
-    /// key and lookup values; writes the buffer to the spool when it is large.
-    private func store(_ rows: inout RowWriter, line: Int, hash: UInt64, _ source: SourceConfig) throws {
-        lines.append(UInt32(truncatingIfNeeded: line))
-        rowHashes.append(hash)
-        let keyCount = rows.keyCount
-        var emptyKey = false
-        var multiKey = false
-        // The key and the lookup values, taken from the encoded fields just written.
-        rows.buffer.withUnsafeBufferPointer { all in
-            var cursor = FieldCursor(all, from: rows.rowStart, to: all.count)
-            var keyHash = RowHash.seed
-            for k in 0..<rows.columnCount {
-                let field = cursor.next()!
-                if k < keyCount {
-                    if field.isEmpty { emptyKey = true }
-                    if format.isMultiValued && field.contains(MultiValue.separator) { multiKey = true }
-                    keyHash = RowHash.combine(keyHash, field)
-                    if keyCount == 1 { keyBytes.append(contentsOf: field) } else { keyBytes.appendField(field) }
+        /// Records the row whose encoded fields were just appended to `buffer`: its line, hash,
+        /// key and lookup values; writes the buffer to the spool when it is large.
+        mutating func store(line: Int, hash: UInt64) throws {
+            lines.append(UInt32(truncatingIfNeeded: line))
+            rowHashes.append(hash)
+            let keyCount = layout.keyCount
+            var emptyKey = false
+            var multiKey = false
+            // The key and the lookup values, taken from the encoded fields just written.
+            buffer.withUnsafeBufferPointer { all in
+                var cursor = FieldCursor(all, from: rowStart, to: all.count)
+                var keyHash = RowHash.seed
+                for k in 0..<layout.targetColumns.count {
+                    let field = cursor.next()!
+                    if k < keyCount {
+                        if field.isEmpty { emptyKey = true }
+                        if layout.multiValued && field.contains(MultiValue.separator) { multiKey = true }
+                        keyHash = RowHash.combine(keyHash, field)
+                        if keyCount == 1 { keyBytes.append(contentsOf: field) } else { keyBytes.appendField(field) }
+                    }
+                    if layout.targetColumns[k] { lookupValues[k].append(field) }
                 }
-                if rows.targetColumns.contains(k) { lookupValues[k]!.append(field) }
+                keyHashes.append(keyHash)
             }
-            keyHashes.append(keyHash)
+            if emptyKey && emptyKeyLines.count < 5 { emptyKeyLines.append(line) }
+            if multiKey && multiKeyLines.count < 5 { multiKeyLines.append(line) }
+            guard keyBytes.count < Int(UInt32.max) else {
+                throw DataError("\(layout.displayPath): the keys take more than 4 GB; dropfeed cannot hold them")
+            }
+            keyEnds.append(UInt32(keyBytes.count))
+            spooled += UInt64(buffer.count - rowStart)
+            spoolEnds.append(spooled)
+            if buffer.count >= 1 << 20 {
+                try spool.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+                SourceMeter.set(part: meterPart, rows: rowCount + 1)
+            }
+            rowStart = buffer.count
+            rowCount += 1
         }
-        if emptyKey && rows.emptyKeyLines.count < 5 { rows.emptyKeyLines.append(line) }
-        if multiKey && rows.multiKeyLines.count < 5 { rows.multiKeyLines.append(line) }
-        guard keyBytes.count < Int(UInt32.max) else {
-            throw DataError("\(source.displayPath): the keys take more than 4 GB; dropfeed cannot hold them")
+
+        /// Writes what is left of the buffer to the spool.
+        mutating func finish() throws {
+            try spool.write(buffer)
+            buffer = []
+            rowStart = 0
         }
-        keyEnds.append(UInt32(keyBytes.count))
-        rows.spooled += UInt64(rows.buffer.count - rows.rowStart)
-        spoolEnds.append(rows.spooled)
-        if rows.buffer.count >= 1 << 20 {
-            try spool.write(rows.buffer)
-            rows.buffer.removeAll(keepingCapacity: true)
-            SourceMeter.set(rows: rowCount + 1)
-        }
-        rows.rowStart = rows.buffer.count
-        rowCount += 1
     }
 
     // MARK: Keys
@@ -360,6 +515,13 @@ public final class SourceTable: @unchecked Sendable {
     @inline(__always)
     func lookupRow(keyColumn: Int, row: Int) -> Int32 { lookupRows[keyColumn]?[row] ?? SourceTable.lookupMissing }
 
+    /// For each row, the row its value in the kept column `keyColumn` names (as `lookupRow`);
+    /// nil when that column's lookups were not resolved (every row then misses).
+    func lookupRowList(keyColumn: Int) -> [Int32]? { lookupRows[keyColumn] }
+
+    /// Every row's value of the lookup target column `column`.
+    func lookupValueColumn(_ column: Int) -> ValueColumn { lookupValues[column]! }
+
     /// The value of the lookup target column `column` in `row`.
     func lookupValue(row: Int, column: Int) -> String { lookupValues[column]!.string(row) }
 
@@ -406,7 +568,7 @@ public final class SourceTable: @unchecked Sendable {
         }
     }
 
-    private func spoolStart(_ row: Int) -> UInt64 { row == 0 ? 0 : spoolEnds[row - 1] }
+    fileprivate func spoolStart(_ row: Int) -> UInt64 { row == 0 ? 0 : spoolEnds[row - 1] }
 
     /// Calls `body` with each row of `rows` and its values, reading the spool in large blocks.
     /// Safe to call from several threads at once.
@@ -427,6 +589,47 @@ public final class SourceTable: @unchecked Sendable {
                 }
             }
             row = last
+        }
+    }
+
+    /// Reads the values of rows taken in increasing order from one range: `dense` reads the
+    /// spool in large blocks (most rows will be asked for), otherwise each row asked for is
+    /// read alone (a second night asks for the few rows that changed). One cursor per thread.
+    struct RowCursor {
+        let table: SourceTable
+        let rows: Range<Int>
+        let dense: Bool
+        private var block: [UInt8] = []
+        private var blockRows = 0..<0
+        private var blockStart: UInt64 = 0
+
+        init(table: SourceTable, rows: Range<Int>, dense: Bool) {
+            self.table = table
+            self.rows = rows
+            self.dense = dense
+        }
+
+        /// Calls `body` with the values of `row` (a row of `rows`, at or after the last one asked for).
+        mutating func withValues<T>(_ row: Int, _ body: (RowValues) throws -> T) throws -> T {
+            if !blockRows.contains(row) {
+                var last = row + 1
+                let start = table.spoolStart(row)
+                if dense {
+                    while last < rows.upperBound && table.spoolEnds[last] - start <= 4 << 20 { last += 1 }
+                }
+                try table.spool.read(at: start, count: Int(table.spoolEnds[last - 1] - start), into: &block)
+                blockRows = row..<last
+                blockStart = start
+            }
+            let start = Int(table.spoolStart(row) - blockStart)
+            let end = Int(table.spoolEnds[row] - blockStart)
+            return try block.withUnsafeBufferPointer { try body(RowValues(bytes: $0, start: start, end: end)) }
+        }
+
+        /// The values of `row` as strings, in `columns` order.
+        mutating func strings(_ row: Int) throws -> [String] {
+            let count = table.columns.count
+            return try withValues(row) { $0.strings(count: count) }
         }
     }
 
@@ -456,6 +659,13 @@ struct ValueColumn {
         ends.append(UInt32(truncatingIfNeeded: bytes.count))
     }
 
+    /// Appends every value of `other`, after this column's.
+    mutating func append(contentsOf other: ValueColumn) {
+        let base = UInt32(truncatingIfNeeded: bytes.count)
+        bytes += other.bytes
+        ends += other.ends.lazy.map { $0 + base }
+    }
+
     func withBytes<T>(_ row: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         let start = row == 0 ? 0 : Int(ends[row - 1])
         return bytes.withUnsafeBufferPointer { all in body(UnsafeBufferPointer(rebasing: all[start..<Int(ends[row])])) }
@@ -469,7 +679,8 @@ struct ValueColumn {
 final class Spool: @unchecked Sendable {
     private let fd: Int32
     private let folder: String
-    private var size: UInt64 = 0
+    /// Bytes written so far.
+    private(set) var size: UInt64 = 0
 
     init(folder: String) throws {
         self.folder = folder
@@ -486,6 +697,29 @@ final class Spool: @unchecked Sendable {
             throw StateError("cannot write the export's working copy in \(folder): \(FileSystem.errnoText())")
         }
         size += UInt64(bytes.count)
+    }
+
+    /// Empties the spool (a read is started again).
+    func truncate() throws {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            throw StateError("cannot empty the export's working copy in \(folder): \(FileSystem.errnoText())")
+        }
+        size = 0
+    }
+
+    /// Appends every byte of `other`.
+    func append(_ other: Spool) throws {
+        var block: [UInt8] = []
+        var from: UInt64 = 0
+        while from < other.size {
+            let count = Int(min(other.size - from, 1 << 22))
+            try other.read(at: from, count: count, into: &block)
+            try block.withUnsafeBytes { raw in
+                try FileSystem.writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[0..<count]), path: folder + "/(spool)")
+            }
+            from += UInt64(count)
+        }
+        size += other.size
     }
 
     func read(at offset: UInt64, count: Int, into buffer: inout [UInt8]) throws {
