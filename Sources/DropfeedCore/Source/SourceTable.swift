@@ -452,16 +452,29 @@ public final class SourceTable: @unchecked Sendable {
 
     private func resolveLookups(_ keyColumnsUsed: Set<Int>) throws {
         guard !keyColumnsUsed.isEmpty, keyColumns.count == 1 else { return }
+        // In chunks on every core: each chunk reads its rows' values and finds the rows they name.
+        let chunk = 1 << 16
+        let chunks = (rowCount + chunk - 1) / chunk
         for column in keyColumnsUsed {
-            var found = [Int32](repeating: SourceTable.lookupEmpty, count: rowCount)
-            try forEachRow(in: 0..<rowCount) { row, values in
-                let value = values.field(column)
-                if value.count == 0 { return }
-                let hash = RowHash.combine(RowHash.seed, value)
-                found[row] =
-                    keySlots.first(hash) { other in self.withKey(other) { $0.elementsEqual(value) } }
-                    .map { Int32($0) } ?? SourceTable.lookupMissing
+            let results = Slots<Result<[Int32], Error>>(chunks)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let rows = (c * chunk)..<min(rowCount, (c + 1) * chunk)
+                results[c] = Result {
+                    var found = [Int32](repeating: SourceTable.lookupEmpty, count: rows.count)
+                    try forEachRow(in: rows) { row, values in
+                        let value = values.field(column)
+                        if value.count == 0 { return }
+                        let hash = RowHash.combine(RowHash.seed, value)
+                        found[row - rows.lowerBound] =
+                            keySlots.first(hash) { other in self.withKey(other) { $0.elementsEqual(value) } }
+                            .map { Int32($0) } ?? SourceTable.lookupMissing
+                    }
+                    return found
+                }
             }
+            var found: [Int32] = []
+            found.reserveCapacity(rowCount)
+            for c in 0..<chunks { found += try results.take(c).get() }
             lookupRows[column] = found
         }
     }
