@@ -14,8 +14,9 @@ struct FileWriter {
     private var mapping: Mapping { plan.target.mapping }
     private var columns: [String] { mapping.columnNames }
 
-    /// Reads the rows a plan refers to, in the columns of its mapping.
-    final class Rows {
+    /// Reads the rows a plan refers to, in the columns of its mapping. One thread at a time
+    /// uses an instance; `forAnotherThread` gives one for another.
+    final class Rows: @unchecked Sendable {
         /// The most segment bytes a target's writer maps into memory (beyond, it reads rows with
         /// `pread`, so that a large export's peak memory does not grow with its segments).
         static let mapLimit = 512 << 20
@@ -41,6 +42,17 @@ struct FileWriter {
             project = projection(from: old, to: plan.target.mapping.columnNames)
             sameColumns = old == plan.target.mapping.columnNames
         }
+
+        private init(_ other: Rows) {
+            plan = other.plan
+            previousReader = other.previousReader?.forAnotherThread()
+            mappedReader = other.mappedReader?.forAnotherThread()
+            project = other.project
+            sameColumns = other.sameColumns
+        }
+
+        /// Rows of the same plan for another thread (sharing the mapped segments).
+        func forAnotherThread() -> Rows { Rows(self) }
 
         /// The values of a row of the previous snapshot, projected onto the mapping's columns
         /// (a column the snapshot did not have is empty).
@@ -273,9 +285,9 @@ struct FileWriter {
                 }
                 record = try write(
                     name: name, kind: "full", header: sent, folder: folder, rowCount: order.count, pgp: pgp,
-                    enrollments: bulkEnrollments
+                    enrollments: bulkEnrollments, rows: rows
                 ) {
-                    k, csv in
+                    k, csv, rows in
                     if oneRoster {
                         // bulk: status and dateLastModified blank
                         var values = try rows.values(order[k])
@@ -321,8 +333,8 @@ struct FileWriter {
                 }
                 record = try write(
                     name: name, kind: "delta", header: (action.map { [$0.column] } ?? []) + sent, folder: folder,
-                    rowCount: delta.count, pgp: pgp, enrollments: deltaEnrollments
-                ) { k, csv in
+                    rowCount: delta.count, pgp: pgp, enrollments: deltaEnrollments, rows: rows
+                ) { k, csv, rows in
                     let (kind, ref) = delta[k]
                     if oneRoster {
                         // delta: every row says what it is and when
@@ -369,8 +381,8 @@ struct FileWriter {
     /// OneRoster bundle's `enrollments` gives its enrollments.csv rows, each through `emit`.
     private func write(
         name: String, kind: String, header: [String], folder: String, rowCount: Int, pgp: PGPHome?,
-        enrollments: ((_ emit: ([String]) throws -> Void) throws -> Void)? = nil,
-        row: (Int, inout CSVWriter) throws -> Void
+        enrollments: ((_ emit: ([String]) throws -> Void) throws -> Void)? = nil, rows: Rows,
+        row: (Int, inout CSVWriter, Rows) throws -> Void
     ) throws -> FileRecord {
         let path = folder + "/" + name
         let bundle = mapping.output.oneRoster
@@ -401,19 +413,25 @@ struct FileWriter {
             }
             try zip?.beginUsers()
             var writer = CSVWriter(options: mapping.output.dialect)
-            func flush() throws {
-                let bytes = writer.takeBytes()
+            func send(_ bytes: [UInt8]) throws {
                 if let zip { return try zip.write(bytes) }
                 if let stream { return try stream.write(bytes) }
                 bytes.withUnsafeBytes { hasher.update($0) }
                 size += bytes.count
                 try FileSystem.writeAll(fd, bytes, path: path)
             }
+            func flush() throws { try send(writer.takeBytes()) }
             for line in mapping.output.preamble { try writer.writeLine(line) }
             if mapping.output.dialect.header { try writer.write(header) }
-            for i in 0..<rowCount {
-                try row(i, &writer)
-                if writer.bytes.count >= 1 << 20 { try flush() }
+            let threads = bundle == nil && rowCount >= FileWriter.parallelRows ? ProcessInfo.processInfo.activeProcessorCount : 1
+            if threads > 1 {
+                try flush()
+                try encodeInParallel(rowCount: rowCount, threads: min(threads, 8), rows: rows, row: row, send: send)
+            } else {
+                for i in 0..<rowCount {
+                    try row(i, &writer, rows)
+                    if writer.bytes.count >= 1 << 20 { try flush() }
+                }
             }
             try flush()
             if let zip {
@@ -450,6 +468,43 @@ struct FileWriter {
         if stream != nil || bundle != nil { size = try hashFile(fd, path: path, into: &hasher) }
         guard fsync(fd) == 0 else { throw StateError("cannot sync \(path): \(FileSystem.errnoText())") }
         return FileRecord(name: name, kind: kind, rows: rowCount, bytes: size, sha256: hexString(hasher.finalize()))
+    }
+
+    /// Files of at least this many rows are encoded on every core.
+    static let parallelRows = 32768
+    /// Rows a thread encodes at a time.
+    static let rowsPerBlock = 8192
+
+    /// Encodes rows `0..<rowCount` with `row` on `threads` threads — in rounds of one block of
+    /// rows per thread, each thread with its own `Rows` — and hands each block's bytes to `send`
+    /// in row order, so the file is exactly what one thread writes. The first failing row's
+    /// error is thrown, as when the rows are encoded in turn.
+    private func encodeInParallel(
+        rowCount: Int, threads: Int, rows: Rows, row: (Int, inout CSVWriter, Rows) throws -> Void,
+        send: ([UInt8]) throws -> Void
+    ) throws {
+        let readers = Slots([rows] + (1..<threads).map { _ in rows.forAnotherThread() })
+        let dialect = mapping.output.dialect
+        try withoutActuallyEscaping(row) { row in
+            let encode = Unchecked(row)
+            var start = 0
+            while start < rowCount {
+                let round = start
+                let results = Slots<Result<[UInt8], Error>>(threads)
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    let first = min(rowCount, round + t * FileWriter.rowsPerBlock)
+                    let block = first..<min(rowCount, first + FileWriter.rowsPerBlock)
+                    results[t] = Result {
+                        var writer = CSVWriter(options: dialect)
+                        _ = writer.takeBytes()  // a byte-order mark starts the file, not each block
+                        for i in block { try encode.value(i, &writer, readers[t]!) }
+                        return writer.takeBytes()
+                    }
+                }
+                for t in 0..<threads { try send(try results.take(t).get()) }
+                start += threads * FileWriter.rowsPerBlock
+            }
+        }
     }
 
     /// Feeds the whole file open at `fd` to `hasher`; returns its size.

@@ -83,7 +83,7 @@ final class SegmentWriter {
 /// Reads go through a one-block cache: rows read in the order they were written cost one
 /// `pread` per 256 KB; a row read out of order (a key-ordered file from a segment written in
 /// export order) costs one `pread` of 4 KB, not of a large block it will not use. Not shared between threads: each thread makes its own (`Snapshot.rowReader()`).
-final class RowReader {
+final class RowReader: @unchecked Sendable {
     private let files: [SegmentFile]
     private let target: String
     private var blockSegment = -1
@@ -114,6 +114,12 @@ final class RowReader {
                 mapped.append(UnsafeRawBufferPointer(start: base, count: file.size))
             }
         }
+    }
+
+    /// A reader for another thread: this one when its files are mapped (reading them then
+    /// changes nothing, so threads can share it), else a new one of the same files.
+    func forAnotherThread() -> RowReader {
+        mapped.isEmpty ? RowReader(files: files, target: target) : self
     }
 
     private func unmap() {

@@ -33,3 +33,11 @@ final class Slots<Element>: @unchecked Sendable {
     /// Every slot's value; all must be filled.
     var all: [Element] { storage.map { $0! } }
 }
+
+/// A value that `DispatchQueue.concurrentPerform` workers share although the compiler cannot
+/// prove it safe: the caller promises it is (a closure that only reads what it shares, and
+/// writes only what each worker owns).
+final class Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
