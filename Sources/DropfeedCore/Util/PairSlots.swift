@@ -2,9 +2,10 @@
 /// most 70% full). A 16-byte slot holds the second hash, the first hash's upper half and the
 /// row side by side, so a lookup usually touches one cache line — unlike `HashSlots` plus a
 /// separate array of second hashes, which costs three cache misses a probe once the table
-/// outgrows the caches. The first hash picks the slot, so a match agrees on the second hash
-/// and on at least 32 + log2(slots) bits of the first. Used where millions of rows are looked
-/// up by (source key hash, input hash) once a run.
+/// outgrows the caches. A match agrees on the second hash and on the first's upper 32 bits:
+/// 96 bits, where a false match (2^-96 a comparison) is far less likely than the collision of
+/// 64-bit input hashes that reuse accepts anyway. Used where millions of rows are looked up by
+/// (source key hash, input hash) once a run.
 struct PairSlots: Sendable {
     private struct Slot {
         var second: UInt64
@@ -38,19 +39,6 @@ struct PairSlots: Sendable {
                 i = (i + 1) & mask
             }
             slots[i] = Slot(second: second, tag: UInt32(truncatingIfNeeded: first >> 32), row: Int32(row + 1))
-        }
-    }
-
-    /// The row under (`first`, `second`), if any.
-    @inline(__always)
-    func row(_ first: UInt64, _ second: UInt64) -> Int? {
-        slots.withUnsafeBufferPointer { slots in
-            var i = PairSlots.slot(first, mask)
-            while slots[i].row != 0 {
-                if slots[i].second == second && slots[i].tag == UInt32(truncatingIfNeeded: first >> 32) { return Int(slots[i].row) - 1 }
-                i = (i + 1) & mask
-            }
-            return nil
         }
     }
 
