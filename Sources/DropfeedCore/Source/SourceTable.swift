@@ -128,11 +128,9 @@ public final class SourceTable: @unchecked Sendable {
         }
         let bytesRead = parts.reduce(Int64(0)) { $0 + $1.bytesRead }
         stretchesRead = parts.count
-        try adopt(&parts, layout: layout)
+        let (emptyKeyLines, multiKeyLines) = try adopt(&parts, layout: layout)
         SourceMeter.reset()
         SourceMeter.set(part: 0, rows: rowCount, bytes: csv == nil ? nil : bytesRead)
-        let emptyKeyLines = emptyKeyLinesRead
-        let multiKeyLines = multiKeyLinesRead
         group.wait()
         sha256 = try digest.result()
         byteCount = digest.size
@@ -237,8 +235,9 @@ public final class SourceTable: @unchecked Sendable {
     }
 
     /// Takes the parts' rows, in order: lines of later parts count on from the earlier parts'
-    /// last line, their keys and spooled values follow the earlier ones'.
-    private func adopt(_ parts: inout [TablePart], layout: TablePart.Layout) throws {
+    /// last line, their keys and spooled values follow the earlier ones'. Returns the first
+    /// lines (at most 5 each) with an empty key and with a key of several values.
+    private func adopt(_ parts: inout [TablePart], layout: TablePart.Layout) throws -> (empty: [Int], multi: [Int]) {
         var lineBase = 0
         var emptyKeys: [Int] = []
         var multiKeys: [Int] = []
@@ -276,13 +275,8 @@ public final class SourceTable: @unchecked Sendable {
             rowCount += part.rowCount
             lineBase += part.endLine - 1
         }
-        emptyKeyLinesRead = Array(emptyKeys.prefix(5))
-        multiKeyLinesRead = Array(multiKeys.prefix(5))
+        return (Array(emptyKeys.prefix(5)), Array(multiKeys.prefix(5)))
     }
-
-    /// The first lines with an empty key, and with a key of several values (at most 5 each).
-    private var emptyKeyLinesRead: [Int] = []
-    private var multiKeyLinesRead: [Int] = []
 
     /// The rows read from one stretch of the export before they join the table: per row its
     /// line, hashes, key and where its encoded values end in the part's spool.
@@ -586,23 +580,8 @@ public final class SourceTable: @unchecked Sendable {
     /// Calls `body` with each row of `rows` and its values, reading the spool in large blocks.
     /// Safe to call from several threads at once.
     func forEachRow(in rows: Range<Int>, _ body: (Int, RowValues) throws -> Void) throws {
-        var row = rows.lowerBound
-        var block: [UInt8] = []
-        while row < rows.upperBound {
-            let first = row
-            let start = spoolStart(first)
-            var last = first
-            while last < rows.upperBound && (spoolEnds[last] - start <= 4 << 20 || last == first) { last += 1 }
-            let end = spoolEnds[last - 1]
-            try spool.read(at: start, count: Int(end - start), into: &block)
-            try block.withUnsafeBufferPointer { all in
-                for r in first..<last {
-                    try body(
-                        r, RowValues(bytes: all, start: Int(spoolStart(r) - start), end: Int(spoolEnds[r] - start)))
-                }
-            }
-            row = last
-        }
+        var cursor = RowCursor(table: self, rows: rows, dense: true)
+        for row in rows { try cursor.withValues(row) { try body(row, $0) } }
     }
 
     /// Reads the values of rows taken in increasing order from one range: `dense` reads the
@@ -706,10 +685,14 @@ final class Spool: @unchecked Sendable {
     deinit { close(fd) }
 
     func write(_ bytes: [UInt8]) throws {
-        do { try FileSystem.writeAll(fd, bytes, path: folder + "/(spool)") } catch {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    private func write(_ raw: UnsafeRawBufferPointer) throws {
+        do { try FileSystem.writeAll(fd, raw, path: folder + "/(spool)") } catch {
             throw StateError("cannot write the export's working copy in \(folder): \(FileSystem.errnoText())")
         }
-        size += UInt64(bytes.count)
+        size += UInt64(raw.count)
     }
 
     /// Empties the spool (a read is started again).
@@ -727,12 +710,9 @@ final class Spool: @unchecked Sendable {
         while from < other.size {
             let count = Int(min(other.size - from, 1 << 22))
             try other.read(at: from, count: count, into: &block)
-            try block.withUnsafeBytes { raw in
-                try FileSystem.writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[0..<count]), path: folder + "/(spool)")
-            }
+            try block.withUnsafeBytes { try write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             from += UInt64(count)
         }
-        size += other.size
     }
 
     func read(at offset: UInt64, count: Int, into buffer: inout [UInt8]) throws {
