@@ -5,8 +5,20 @@ import Foundation
 /// such as `[^0-9+]`. Everything else goes to `NSRegularExpression` (ICU syntax).
 public struct Pattern: @unchecked Sendable {
     public let source: String
-    private let kind: Kind
-    private let asciiClass: [Bool]?
+    /// What was compiled, in one object: a pattern is copied with every transform step, and one
+    /// reference is cheaper to copy than the sets, arrays and regex of the kind.
+    private let compiled: Compiled
+    private var kind: Kind { compiled.kind }
+    private var asciiClass: [Bool]? { compiled.asciiClass }
+
+    private final class Compiled {
+        let kind: Kind
+        let asciiClass: [Bool]?
+        init(kind: Kind, asciiClass: [Bool]?) {
+            self.kind = kind
+            self.asciiClass = asciiClass
+        }
+    }
 
     private enum Kind {
         /// Compared as UTF-8 bytes (code points, as ICU does), not as `Character`s: Swift's
@@ -34,6 +46,7 @@ public struct Pattern: @unchecked Sendable {
                 message: "regular expression `\(source)` can take exponential time on a long value (\(why)); "
                     + "write it without the nesting, e.g. `(a+)+` as `a+`, or use an atomic group `(?>…)`")
         }
+        let kind: Kind
         if let literal = Pattern.literal(source) {
             kind = literal
         } else if let cls = Pattern.characterClass(source) {
@@ -43,7 +56,7 @@ public struct Pattern: @unchecked Sendable {
         } else {
             kind = .regex(regex)
         }
-        asciiClass = Pattern.asciiTable(kind)
+        compiled = Compiled(kind: kind, asciiClass: Pattern.asciiTable(kind))
     }
 
     /// For a character class: which ASCII bytes it holds (before negation), to replace in pure
@@ -103,7 +116,8 @@ public struct Pattern: @unchecked Sendable {
     /// `value` with every match replaced by `template` (`$1` refers to groups on the regex path).
     public func replacing(in value: String, with template: String) -> String {
         // `$0` and `\` in the replacement mean something to the regex: only it can apply them.
-        let plainTemplate = !template.contains("$") && !template.contains("\\")
+        // (Compared as bytes: `String.contains(String)` goes through Foundation on every call.)
+        let plainTemplate = !template.utf8.contains { $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "\\") }
         switch kind {
         case .characterClass(let set, let ranges, let spaces, let negated, let repeated) where plainTemplate:
             if value.isEmpty { return value }

@@ -150,15 +150,55 @@ public struct DateConversion: Sendable, Equatable {
     }
 
     /// The reformatted value, or nil when `value` does not match the input pattern exactly.
+    /// Read and written as UTF-8 bytes: it runs once per row and column.
     public func convert(_ value: String) -> String? {
         if value.isEmpty { return "" }
+        var value = value
+        guard let fields = value.withUTF8({ parse($0) }) else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        func pad(_ n: Int, _ width: Int) {
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
+            var count = 0
+            var rest = n
+            withUnsafeMutableBytes(of: &digits) { d in
+                repeat {
+                    d[count] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
+                    rest /= 10
+                    count += 1
+                } while rest > 0 && count < 8
+                for _ in count..<max(count, width) { out.append(0x30) }
+                for k in stride(from: count - 1, through: 0, by: -1) { out.append(d[k]) }
+            }
+        }
+        for token in output {
+            switch token {
+            case .year4: pad(fields.year, 4)
+            case .year2: pad(fields.year % 100, 2)
+            case .month2: pad(fields.month, 2)
+            case .month1: pad(fields.month, 1)
+            case .monthName: out.append(contentsOf: DateConversion.monthNames[fields.month - 1].utf8)
+            case .day2: pad(fields.day, 2)
+            case .day1: pad(fields.day, 1)
+            case .hour2: pad(fields.hour, 2)
+            case .hour1: pad(fields.hour, 1)
+            case .minute2: pad(fields.minute, 2)
+            case .second2: pad(fields.second, 2)
+            case .literal(let c): out.append(contentsOf: c.utf8)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The fields of `chars` read by the input pattern, or nil when it does not match exactly
+    /// or names a day, month or time that does not exist.
+    private func parse(_ chars: UnsafeBufferPointer<UInt8>) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int)? {
         var year = 2000
         var month = 1
         var day = 1
         var hour = 0
         var minute = 0
         var second = 0
-        let chars = Array(value.utf8)
         var i = 0
         func digits(_ min: Int, _ max: Int) -> Int? {
             var n = 0
@@ -204,42 +244,22 @@ public struct DateConversion: Sendable, Equatable {
                 second = v
             case .monthName:
                 guard i + 3 <= chars.count else { return nil }
-                let name = String(decoding: chars[i..<(i + 3)], as: UTF8.self)
+                let name = String(decoding: UnsafeBufferPointer(rebasing: chars[i..<(i + 3)]), as: UTF8.self)
                 guard let index = DateConversion.monthNames.firstIndex(where: { $0.lowercased() == name.lowercased() })
                 else { return nil }
                 month = index + 1
                 i += 3
             case .literal(let c):
-                let bytes = Array(String(c).utf8)
-                guard i + bytes.count <= chars.count, Array(chars[i..<(i + bytes.count)]) == bytes else { return nil }
-                i += bytes.count
+                for b in c.utf8 {
+                    guard i < chars.count, chars[i] == b else { return nil }
+                    i += 1
+                }
             }
         }
         guard i == chars.count, (1...12).contains(month), hour < 24, minute < 60, second < 60,
             day >= 1, day <= DateConversion.daysIn(month: month, year: year)
         else { return nil }
-        var out = ""
-        func pad(_ n: Int, _ width: Int) -> String {
-            let s = String(n)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        for token in output {
-            switch token {
-            case .year4: out += pad(year, 4)
-            case .year2: out += pad(year % 100, 2)
-            case .month2: out += pad(month, 2)
-            case .month1: out += String(month)
-            case .monthName: out += DateConversion.monthNames[month - 1]
-            case .day2: out += pad(day, 2)
-            case .day1: out += String(day)
-            case .hour2: out += pad(hour, 2)
-            case .hour1: out += String(hour)
-            case .minute2: out += pad(minute, 2)
-            case .second2: out += pad(second, 2)
-            case .literal(let c): out.append(c)
-            }
-        }
-        return out
+        return (year, month, day, hour, minute, second)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

@@ -315,7 +315,9 @@ struct TargetPlanner {
         let mapping = target.mapping
         var out = ChunkResult(index: RowIndex(keyParts: max(1, mapping.key.count)))
         out.index.reserve(reuse ? 256 : rows.count)
-        let lookup = { (value: String, column: Int, by: Int?) -> String? in self.table.lookup(value, column: column, by: by) }
+        // The closure holds the table alone: capturing `self` would copy the whole planner on every call.
+        let table = self.table
+        let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by) }
         let keyPositions = compiled.keyPositions
         let keyParts = max(1, mapping.key.count)
         let oldIndex = previous?.index
