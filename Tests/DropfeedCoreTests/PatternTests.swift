@@ -38,12 +38,15 @@ struct PatternTests {
         "[{}]", "[\\\\]", "[,;|]", "[^@]+", "[^\\x20-\\xFF]", "[^ -~]", "[\\x41-\\x43]+",
         // bare \s classes and TEXT.* (values with line terminators go to the regex inside)
         "\\s", "\\s+", "\\S", "\\S+", "@.*$", "@.*", "\\+.*", "ab.*$",
+        // ends with TEXT (then white space), case-insensitive or not (a value outside ASCII goes to the regex)
+        "(?i)@example\\.com\\s*$", "@example\\.com\\s*$", "(?i)abc$", "(?i)ABC\\s*$", "(?i)kit$", "(?i)S\\s*$",
+        "abc\\s*$", "é\\.x\\s*$",
     ]
 
     /// Patterns that must go to `NSRegularExpression` (the fast paths cannot express them).
     static let regexPatterns: [String] = [
         "a.c", "^a+$", "(ab)+", "a|b", "[\\d]", "[\\w]+", "[a-z]{2}", "[ -\\^]", "\\d+", "[[:alpha:]]", "[a&&b]", "x*",
-        "\\Qa.b\\E",
+        "\\Qa.b\\E", "(?i)é$", "^(?i)abc$", "(?i)abc \\s*$", "(?i)\\s*$", "a\\\\s*$",
     ]
 
     static let inputs: [String] = [
@@ -53,6 +56,9 @@ struct PatternTests {
         "jane@example.computer", "ACME-12", "+49 (0)30 1234-567", "$5", "^x", "café", "cafe\u{301}", "e\u{301}", "é",
         "😀", "🇫🇷🇩🇪", "a\u{A0}b", "a\u{3000}b", "a\u{200B}b", "tab\there", "٣٤", "３", "[x]", "a]b", "\\", "{}", ",;|",
         "ab ab ab", "a_b c", "ü", "ÿ", "😁", "  two  spaces ", "jane@x.org @y", "a@b\nc@d", "ĀBC",
+        "Jane@Example.COM", "jane@example.com  \t", "jane@example.com \u{A0}", "jane@example.com\u{2028}",
+        "jane@éxample.com", "jane@example.com\r\n", "KIT", "\u{212A}it", "ſ", "S\n", "x\u{17F} ", "abc \n ",
+        "é.x ", "É.X",
     ]
 
     static let templates: [String] = ["", "X", "-", "é", "$0", "<$0>", "\\$", "\\\\"]
@@ -133,7 +139,7 @@ struct PatternTests {
     static let inputAtoms = [
         "a", "b", "z", "0", "9", "-", "+", ".", "@", " ", "é", "e\u{301}", "\u{301}", "\n", "\r\n", "\r",
         "\u{85}", "\u{2028}", "\u{A0}", "\u{3000}", "\t", "$", "^", "[", "]", "\\", "😀", "🇫🇷", "٣", "x",
-        "ab", "_", "&", "|", "{", "}", "#", "(", "*",
+        "ab", "_", "&", "|", "{", "}", "#", "(", "*", "A", "B", "X", "\u{212A}", "\u{17F}", "S", "s", "É",
     ]
 
     @Test(arguments: [UInt64(1), 2, 3, 20_261_129])
@@ -147,6 +153,12 @@ struct PatternTests {
                     "[" + (random.below(3) == 0 ? "^" : "")
                     + (0..<(1 + random.below(4))).map { _ in random.pick(Self.classAtoms) }.joined()
                     + "]" + (random.below(2) == 0 ? "+" : "")
+            } else if random.below(4) == 0 {
+                // ends with TEXT: (?i)TEXT\s*$ and the shapes without either
+                pattern =
+                    (random.below(2) == 0 ? "(?i)" : "")
+                    + (0..<(1 + random.below(3))).map { _ in random.pick(Self.literalAtoms) }.joined()
+                    + (random.below(2) == 0 ? "\\s*" : "") + "$"
             } else {
                 pattern =
                     (random.below(2) == 0 ? "^" : "")

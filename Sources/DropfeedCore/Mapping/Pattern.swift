@@ -29,6 +29,11 @@ public struct Pattern: @unchecked Sendable {
         /// `TEXT.*` or `TEXT.*$`: from the first `TEXT` to the end. Exact only for values without
         /// line terminators (`.` does not match them); others go to the regex.
         case literalThenRest([UInt8], regex: NSRegularExpression)
+        /// `TEXT$`, `TEXT\\s*$`, optionally after `(?i)`: does a value end with `TEXT` (then only
+        /// white space, with `\\s*`)? The usual `where` on a mail domain. `TEXT` is stored lower
+        /// case when `caseInsensitive`; a value with bytes outside ASCII goes to the regex there
+        /// (ICU folds `K` KELVIN SIGN to `k`), as does trailing white space outside ASCII.
+        case suffix([UInt8], caseInsensitive: Bool, trailingSpace: Bool, regex: NSRegularExpression)
         case regex(NSRegularExpression)
     }
 
@@ -53,6 +58,8 @@ public struct Pattern: @unchecked Sendable {
             kind = cls
         } else if let prefix = Pattern.literalThenRest(source) {
             kind = .literalThenRest(prefix, regex: regex)
+        } else if let (text, caseInsensitive, trailingSpace) = Pattern.suffix(source) {
+            kind = .suffix(text, caseInsensitive: caseInsensitive, trailingSpace: trailingSpace, regex: regex)
         } else {
             kind = .regex(regex)
         }
@@ -108,6 +115,12 @@ public struct Pattern: @unchecked Sendable {
                 Pattern.hasLineTerminator(bytes) ? nil : Pattern.firstOccurrence(text, in: bytes) != nil
             }
             return found ?? (regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil)
+        case .suffix(let text, let caseInsensitive, let trailingSpace, let regex):
+            var value = value
+            let found: Bool? = value.withUTF8 {
+                Pattern.endsWith(text, in: $0, caseInsensitive: caseInsensitive, trailingSpace: trailingSpace)
+            }
+            return found ?? (regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil)
         case .regex(let regex):
             return regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
         }
@@ -155,7 +168,7 @@ public struct Pattern: @unchecked Sendable {
             case .some(.none): return value
             case .none: return regexReplacing(in: value, with: template)
             }
-        case .literal, .characterClass, .literalThenRest, .regex:
+        case .literal, .characterClass, .literalThenRest, .suffix, .regex:
             return regexReplacing(in: value, with: template)
         }
     }
@@ -163,7 +176,7 @@ public struct Pattern: @unchecked Sendable {
     private func regexReplacing(in value: String, with template: String) -> String {
         let regex: NSRegularExpression
         switch kind {
-        case .regex(let r), .literalThenRest(_, let r): regex = r
+        case .regex(let r), .literalThenRest(_, let r), .suffix(_, _, _, let r): regex = r
         default: regex = try! NSRegularExpression(pattern: source)
         }
         return regex.stringByReplacingMatches(
@@ -192,6 +205,61 @@ public struct Pattern: @unchecked Sendable {
         guard v.count >= n else { return nil }
         for i in 0...(v.count - n) where v[i] == text[0] && (1..<n).allSatisfy({ v[i + $0] == text[$0] }) { return i }
         return nil
+    }
+
+    /// `TEXT`, whether `(?i)` came first and whether `\\s*` follows it, for `(?i)TEXT\\s*$` and
+    /// the shapes without either; `TEXT` a plain literal without `^` (ASCII when `(?i)`), not
+    /// ending in white space.
+    private static func suffix(_ source: String) -> ([UInt8], Bool, Bool)? {
+        var rest = Substring(source)
+        let caseInsensitive = rest.hasPrefix("(?i)")
+        if caseInsensitive { rest = rest.dropFirst(4) }
+        guard rest.hasSuffix("$"), !rest.hasSuffix("\\$") else { return nil }
+        rest = rest.dropLast()
+        let trailingSpace = rest.hasSuffix("\\s*") && !rest.dropLast(3).hasSuffix("\\")
+        if trailingSpace { rest = rest.dropLast(3) }
+        guard !rest.isEmpty, !rest.hasPrefix("^"), !rest.hasSuffix("\\"),
+            case .literal(let text, false, false)? = literal(String(rest)), let last = text.last,
+            !(last == 0x20 || (0x09...0x0D).contains(last)), last < 0x80 || !trailingSpace
+        else { return nil }
+        if caseInsensitive {
+            guard text.allSatisfy({ $0 < 0x80 }) else { return nil }
+            return (text.map(asciiLower), true, trailingSpace)
+        }
+        // Without (?i) and without \s*, `literal` already took it (`TEXT$`).
+        return (text, false, trailingSpace)
+    }
+
+    @inline(__always)
+    private static func asciiLower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+    /// Whether `v` ends with `text` as the `suffix` kind asks, or nil when only the regex can
+    /// tell (see `Kind.suffix`).
+    private static func endsWith(
+        _ text: [UInt8], in v: UnsafeBufferPointer<UInt8>, caseInsensitive: Bool, trailingSpace: Bool
+    ) -> Bool? {
+        if caseInsensitive && v.contains(where: { $0 >= 0x80 }) { return nil }
+        func occurs(endingAt end: Int) -> Bool {
+            let n = text.count
+            guard end >= n else { return false }
+            for k in 0..<n {
+                let b = v[end - n + k]
+                if (caseInsensitive ? asciiLower(b) : b) != text[k] { return false }
+            }
+            return true
+        }
+        guard trailingSpace else { return endPositions(v).contains { occurs(endingAt: $0) } }
+        // `\s*$`: only white space after TEXT (line terminators are white space too, so `$`'s
+        // "before a final line terminator" adds nothing). TEXT does not end in white space, so
+        // the one place it can end is where the trailing white space starts.
+        var end = v.count
+        while end > 0 {
+            let b = v[end - 1]
+            if b >= 0x80 { return nil }
+            guard b == 0x20 || (0x09...0x0D).contains(b) else { break }
+            end -= 1
+        }
+        return occurs(endingAt: end)
     }
 
     /// The `TEXT` of `TEXT.*` / `TEXT.*$` when it is a plain literal without anchors.
