@@ -431,14 +431,29 @@ func apply(_ transform: Transform, to value: String) -> String {
     case .lower: return value.lowercased()
     case .upper: return value.uppercased()
     case .ascii: return asciiFolded(value)
-    case .truncate(let n): return value.utf8.count <= n || value.count <= n ? value : String(value.prefix(n))
+    case .truncate(let n): return truncated(value, to: n)
     case .replace(let pattern, let with): return pattern.replacing(in: value, with: with)
     }
 }
 
-/// `value` without leading and trailing white space and line breaks (Unicode White_Space, the
-/// same set as Foundation's `whitespacesAndNewlines`), without a round trip through NSString.
+/// At most `n` characters (extended grapheme clusters) of `value`. In ASCII without a CR (which
+/// forms one character with a following LF) a character is a byte, so no cluster is counted.
+func truncated(_ value: String, to n: Int) -> String {
+    let bytes = value.utf8
+    if bytes.count <= n { return value }
+    if bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) { return String(decoding: bytes.prefix(n), as: UTF8.self) }
+    return value.count <= n ? value : String(value.prefix(n))
+}
+
+/// `value` without leading and trailing white space and line breaks (Unicode White_Space; Foundation's
+/// `whitespacesAndNewlines` would also drop U+200B), without a round trip through NSString.
 func trimmed(_ value: String) -> String {
+    // Most values start and end with ASCII that is not white space: nothing to trim.
+    if let first = value.utf8.first, let last = value.utf8.last, first < 0x80, last < 0x80,
+        !isWhiteSpace(Unicode.Scalar(first)), !isWhiteSpace(Unicode.Scalar(last))
+    {
+        return value
+    }
     let scalars = value.unicodeScalars
     guard let first = scalars.first, let last = scalars.last,
         isWhiteSpace(first) || isWhiteSpace(last)
