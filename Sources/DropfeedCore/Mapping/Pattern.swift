@@ -220,7 +220,7 @@ public struct Pattern: @unchecked Sendable {
         if trailingSpace { rest = rest.dropLast(3) }
         guard !rest.isEmpty, !rest.hasPrefix("^"), !rest.hasSuffix("\\"),
             case .literal(let text, false, false)? = literal(String(rest)), let last = text.last,
-            !(last == 0x20 || (0x09...0x0D).contains(last)), last < 0x80 || !trailingSpace
+            last >= 0x80 ? !trailingSpace : !isWhiteSpace(Unicode.Scalar(last))
         else { return nil }
         if caseInsensitive {
             guard text.allSatisfy({ $0 < 0x80 }) else { return nil }
@@ -256,7 +256,7 @@ public struct Pattern: @unchecked Sendable {
         while end > 0 {
             let b = v[end - 1]
             if b >= 0x80 { return nil }
-            guard b == 0x20 || (0x09...0x0D).contains(b) else { break }
+            guard isWhiteSpace(Unicode.Scalar(b)) else { break }
             end -= 1
         }
         return occurs(endingAt: end)

@@ -158,18 +158,9 @@ public struct DateConversion: Sendable, Equatable {
         var out: [UInt8] = []
         out.reserveCapacity(16)
         func pad(_ n: Int, _ width: Int) {
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
-            var count = 0
-            var rest = n
-            withUnsafeMutableBytes(of: &digits) { d in
-                repeat {
-                    d[count] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
-                    rest /= 10
-                    count += 1
-                } while rest > 0 && count < 8
-                for _ in count..<max(count, width) { out.append(0x30) }
-                for k in stride(from: count - 1, through: 0, by: -1) { out.append(d[k]) }
-            }
+            let digits = String(n).utf8  // small enough to stay inline: no allocation
+            for _ in digits.count..<max(digits.count, width) { out.append(0x30) }
+            out.append(contentsOf: digits)
         }
         for token in output {
             switch token {
