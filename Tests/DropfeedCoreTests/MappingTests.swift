@@ -62,16 +62,48 @@ enum MappingHarness {
             spoolFolder: w.root)
         let compiled = CompiledMapping(mapping, table: table)
         var missList: [LookupMiss] = []
-        let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by) }
-        let results = (0..<table.rowCount).map { row -> Mapped in
-            defer { _ = missList }
-            switch compiled.evaluate(table.strings(row: row), lookup: lookup, misses: &missList) {
-            case .skipped: return .skipped
-            case .rejected(_, let reason): return .rejected(reason)
-            case .row(let values): return .row(values)
-            }
+        let results = try (0..<table.rowCount).map { row -> Mapped in
+            try evaluate(compiled, table: table, row: row, misses: &missList)
         }
         return (results, missList.count)
+    }
+
+    /// Row `row` through `CompiledMapping.evaluate`, checked against `ByteEvaluator` (the
+    /// planner's path for CSV sources): the same outcome, key, values and lookup misses.
+    static func evaluate(_ compiled: CompiledMapping, table: SourceTable, row: Int, misses: inout [LookupMiss]) throws
+        -> Mapped
+    {
+        let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by) }
+        var found: [LookupMiss] = []
+        let expected = compiled.evaluate(table.strings(row: row), lookup: lookup, misses: &found)
+        misses += found
+        var bytes = ByteEvaluator(compiled, table: table)
+        if bytes.evaluatesBytes {
+            var byteMisses: [LookupMiss] = []
+            var cursor = SourceTable.RowCursor(table: table, rows: row..<(row + 1), dense: false)
+            let outcome = try cursor.withValues(row) { bytes.evaluate($0, at: row, misses: &byteMisses) }
+            #expect(byteMisses == found, "row \(row): lookup misses")
+            switch (expected, outcome) {
+            case (.skipped, .skipped): break
+            case (.rejected(let key, let reason), .rejected(let byteKey, let byteReason)):
+                #expect(byteReason == reason && byteKey.map { $0.map { Array($0.utf8) } } == key.map { $0.map { Array($0.utf8) } },
+                        "row \(row): rejected as \(String(describing: byteKey)) \(byteReason), not \(String(describing: key)) \(reason)")
+            case (.row(let values), .row):
+                let byteValues = values.indices.map { bytes.string($0) }
+                #expect(Mapped.row(byteValues) == Mapped.row(values), "row \(row): \(byteValues) instead of \(values)")
+                var encoded: [UInt8] = []
+                bytes.appendRow(to: &encoded)
+                #expect(encoded == encodeFields(values), "row \(row): encoded row")
+                #expect(bytes.keyBytes() == RowIndex.keyBytes(compiled.keyPositions.map { values[$0] }), "row \(row): key")
+            default:
+                Issue.record("row \(row): ByteEvaluator gave \(outcome), CompiledMapping \(expected)")
+            }
+        }
+        switch expected {
+        case .skipped: return .skipped
+        case .rejected(_, let reason): return .rejected(reason)
+        case .row(let values): return .row(values)
+        }
     }
 
     /// A mapping with key `id` and one more output column `out` described by `spec`.

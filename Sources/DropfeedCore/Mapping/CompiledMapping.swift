@@ -3,20 +3,20 @@ import Foundation
 /// A mapping bound to the source header: column names resolved to positions, ready to run.
 struct CompiledMapping: @unchecked Sendable {
     let mapping: Mapping
-    private let conditions: [(Int, Condition)]
-    private let columns: [CompiledColumn]
+    let conditions: [(Int, Condition)]
+    let columns: [CompiledColumn]
     let keyPositions: [Int]
-    private let required: [Int]
+    let required: [Int]
     /// For each lookup, the kept column holding its key and the column it reads; nil when a
     /// lookup's key is not a single column (then rows are always mapped afresh).
     private let lookupSources: [(key: Int, target: Int)]?
     /// Whether a field can hold several values (a source other than CSV).
-    private let multiValued: Bool
+    let multiValued: Bool
     /// A plain reference to several values: joined with this text (csvde: `;`, as exported), or
     /// nil to reject the row (LDIF, SCIM), naming `join`, `first` and `index`.
     private let plainJoin: String?
     /// OneRoster enrollments, whose values a row is checked for.
-    private let enrollments: EnrollmentSpec?
+    let enrollments: EnrollmentSpec?
 
     enum Outcome {
         /// Filtered out by `where`.
@@ -26,20 +26,20 @@ struct CompiledMapping: @unchecked Sendable {
         case row([String])
     }
 
-    private enum Start {
+    enum Start {
         case columns([Int])
         case template([TemplatePiece])
         case constant(String)
     }
 
-    private enum TemplatePiece {
+    enum TemplatePiece {
         case text(String)
         case column(Int)
     }
 
     /// One output column, bound and flattened: a class, so the per-row loop retains one
     /// reference instead of copying every setting.
-    private final class CompiledColumn {
+    final class CompiledColumn {
         let name: String
         let start: Start
         let lookup: Int?

@@ -173,6 +173,59 @@ public struct Pattern: @unchecked Sendable {
         }
     }
 
+    /// `matches` on a value's UTF-8 bytes, or nil when only the `String` path can tell (the
+    /// regex, or a value outside what a fast path decides exactly).
+    func matches(utf8 v: UnsafeBufferPointer<UInt8>) -> Bool? {
+        switch kind {
+        case .literal(let text, let start, let end):
+            return Pattern.literalMatches(text, in: v, anchoredStart: start, anchoredEnd: end)
+        case .characterClass(_, _, _, let negated, _):
+            guard let ascii = asciiClass, !v.contains(where: { $0 >= 0x80 }) else { return nil }
+            return v.contains { ascii[Int($0)] != negated }
+        case .literalThenRest(let text, _):
+            return Pattern.hasLineTerminator(v) ? nil : Pattern.firstOccurrence(text, in: v) != nil
+        case .suffix(let text, let caseInsensitive, let trailingSpace, _):
+            return Pattern.endsWith(text, in: v, caseInsensitive: caseInsensitive, trailingSpace: trailingSpace)
+        case .regex:
+            return nil
+        }
+    }
+
+    /// `replacing` on a value's UTF-8 bytes: the result appended to `out` and true, or false
+    /// (nothing appended) when only the `String` path can do it. `template` is the replacement's
+    /// bytes, `plain` whether it holds neither `$` nor `\\`.
+    func replacing(utf8 v: UnsafeBufferPointer<UInt8>, with template: [UInt8], plain: Bool, into out: inout [UInt8])
+        -> Bool
+    {
+        guard plain else { return false }
+        switch kind {
+        case .characterClass(_, _, _, let negated, let repeated):
+            guard let ascii = asciiClass, !v.contains(where: { $0 >= 0x80 }) else { return false }
+            var lastWasMatch = false
+            for b in v {
+                if ascii[Int(b)] != negated {
+                    if !(repeated && lastWasMatch) { out.append(contentsOf: template) }
+                    lastWasMatch = true
+                } else {
+                    out.append(b)
+                    lastWasMatch = false
+                }
+            }
+            return true
+        case .literalThenRest(let text, _):
+            if Pattern.hasLineTerminator(v) { return false }
+            if let at = Pattern.firstOccurrence(text, in: v) {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: v[0..<at]))
+                out.append(contentsOf: template)
+            } else {
+                out.append(contentsOf: v)
+            }
+            return true
+        case .literal, .suffix, .regex:
+            return false
+        }
+    }
+
     private func regexReplacing(in value: String, with template: String) -> String {
         let regex: NSRegularExpression
         switch kind {

@@ -154,9 +154,17 @@ public struct DateConversion: Sendable, Equatable {
     public func convert(_ value: String) -> String? {
         if value.isEmpty { return "" }
         var value = value
-        guard let fields = value.withUTF8({ parse($0) }) else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(16)
+        guard value.withUTF8({ convert(utf8: $0, into: &out) }) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `convert` on UTF-8 bytes: the reformatted value appended to `out` and true, or false
+    /// (nothing appended) when `value` does not match the input pattern exactly.
+    func convert(utf8 value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        if value.isEmpty { return true }
+        guard let fields = parse(value) else { return false }
         func pad(_ n: Int, _ width: Int) {
             let digits = String(n).utf8  // small enough to stay inline: no allocation
             for _ in digits.count..<max(digits.count, width) { out.append(0x30) }
@@ -178,7 +186,7 @@ public struct DateConversion: Sendable, Equatable {
             case .literal(let c): out.append(contentsOf: c.utf8)
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return true
     }
 
     /// The fields of `chars` read by the input pattern, or nil when it does not match exactly

@@ -318,7 +318,6 @@ struct TargetPlanner {
         // The closure holds the table alone: capturing `self` would copy the whole planner on every call.
         let table = self.table
         let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by) }
-        let keyPositions = compiled.keyPositions
         let keyParts = max(1, mapping.key.count)
         let oldIndex = previous?.index
         // First what each row's inputs hash to, and which rows get their snapshot row back or
@@ -352,6 +351,7 @@ struct TargetPlanner {
         // The values are read in blocks when most rows are mapped, else only for the rows that are.
         let mappedRows = zip(reusedRows, memoRows).lazy.filter { $0 < 0 && $1 < 0 }.count
         var cursor = SourceTable.RowCursor(table: table, rows: rows, dense: mappedRows * 8 > rows.count)
+        var evaluator = ByteEvaluator(compiled, table: table)
         for row in rows {
             let k = row - rows.lowerBound
             let misses = hashed ? Int(missCounts[k]) : 0
@@ -401,7 +401,12 @@ struct TargetPlanner {
                 continue
             }
             var found: [LookupMiss] = []
-            let result = compiled.evaluate(try cursor.strings(row), lookup: lookup, misses: &found)
+            let result: ByteEvaluator.Outcome
+            if evaluator.evaluatesBytes {
+                result = try cursor.withValues(row) { evaluator.evaluate($0, at: row, misses: &found) }
+            } else {
+                result = evaluator.take(compiled.evaluate(try cursor.strings(row), lookup: lookup, misses: &found))
+            }
             let line = table.line(of: row)
             func reject(_ key: [String]?, _ reason: String) {
                 out.rejected += 1
@@ -438,22 +443,21 @@ struct TargetPlanner {
                 continue
             case .rejected(let key, let reason):
                 reject(key, reason)
-            case .row(let mapped):
+            case .row:
                 if let other = duplicateOf {
                     reject(
-                        keyPositions.map { mapped[$0] },
+                        evaluator.keyStrings(),
                         "duplicate source key `\(table.keyValues(row).joined(separator: ", "))` (also at line \(other))")
                     continue
                 }
-                let key = keyPositions.map { mapped[$0] }
                 let start = out.rows.count
-                for v in mapped { out.rows.appendField(v) }
+                evaluator.appendRow(to: &out.rows)
                 let rowHash = out.rows.withUnsafeBufferPointer {
                     RowCodec.hash(UnsafeBufferPointer(rebasing: $0[start...]))
                 }
-                RowIndex.keyBytes(key).withUnsafeBufferPointer {
+                evaluator.keyBytes().withUnsafeBufferPointer {
                     out.index.append(
-                        key: $0, keyHash: RowIndex.keyHash(key), rowHash: rowHash,
+                        key: $0, keyHash: RowIndex.keyHash(keyBytes: $0, parts: keyParts), rowHash: rowHash,
                         location: RowIndex.location(segment: 0, offset: start), rowLength: out.rows.count - start,
                         sourceKeyHash: table.keyHashes[row], inputHash: inputHash ?? 0, line: line)
                 }
@@ -461,7 +465,7 @@ struct TargetPlanner {
             out.missCount += found.count
             for miss in found where out.misses.count < TargetOutcome.keptRejections {
                 let key: String
-                if case .row(let mapped) = result { key = keyPositions.map { mapped[$0] }.joined(separator: ", ") } else {
+                if case .row = result { key = evaluator.keyStrings().joined(separator: ", ") } else {
                     key = table.keyValues(row).joined(separator: ", ")
                 }
                 out.misses.append(LookupMissReport(key: key, column: miss.column, value: miss.value))

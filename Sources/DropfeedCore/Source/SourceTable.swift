@@ -529,6 +529,9 @@ public final class SourceTable: @unchecked Sendable {
     /// Every row's value of the lookup target column `column`.
     func lookupValueColumn(_ column: Int) -> ValueColumn { lookupValues[column]! }
 
+    /// Every row's value of the kept column `column`, if it is a lookup target.
+    func lookupValueColumnIfKept(_ column: Int) -> ValueColumn? { lookupValues[column] }
+
     /// The value of the lookup target column `column` in `row`.
     func lookupValue(row: Int, column: Int) -> String { lookupValues[column]!.string(row) }
 
@@ -548,6 +551,17 @@ public final class SourceTable: @unchecked Sendable {
             }
             return values.string(row)
         }
+    }
+
+    /// `lookup(_:column:)` on the key's UTF-8 bytes: `body` called with the found value's bytes,
+    /// or nil when no row has that key.
+    func withLookup<T>(
+        _ key: UnsafeBufferPointer<UInt8>, column: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T
+    ) -> T? {
+        guard keyColumns.count == 1, let values = lookupValues[column] else { return nil }
+        let hash = RowHash.combine(RowHash.seed, key)
+        guard let row = keySlots.first(hash, where: { self.withKey($0) { $0.elementsEqual(key) } }) else { return nil }
+        return values.withBytes(row, body)
     }
 
     // MARK: Values
