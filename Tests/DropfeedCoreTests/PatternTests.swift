@@ -63,6 +63,26 @@ struct PatternTests {
 
     static let templates: [String] = ["", "X", "-", "é", "$0", "<$0>", "\\$", "\\\\"]
 
+    /// The byte entry points (the planner's), where they answer, must agree with the oracle too.
+    static func checkBytes(
+        _ compiled: Pattern, _ input: String, template: String, matches: Bool?, replaced: String?, _ label: String
+    ) {
+        var input = input
+        let bytes = Array(template.utf8)
+        let plain = !bytes.contains { $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "\\") }
+        input.withUTF8 { v in
+            if let matches, let got = compiled.matches(utf8: v) { #expect(got == matches, "bytes: \(label)") }
+            var out: [UInt8] = [0x2A]
+            if let replaced {
+                if compiled.replacing(utf8: v, with: bytes, plain: plain, into: &out) {
+                    #expect(out == [0x2A] + Array(replaced.utf8), "bytes: \(label)")
+                } else {
+                    #expect(out == [0x2A], "bytes left the buffer as it was: \(label)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: fastPatterns)
     func fastPatternTakesTheFastPath(_ pattern: String) throws {
         #expect(try Pattern(pattern).isFastPath)
@@ -77,8 +97,10 @@ struct PatternTests {
     func matchesAgreesWithNSRegularExpression(_ pattern: String) throws {
         let compiled = try Pattern(pattern)
         for input in Self.inputs {
-            #expect(
-                compiled.matches(input) == (try Self.oracleMatches(pattern, input)),
+            let want = try Self.oracleMatches(pattern, input)
+            #expect(compiled.matches(input) == want, "pattern \(pattern.debugDescription) on \(input.debugDescription)")
+            Self.checkBytes(
+                compiled, input, template: "", matches: want, replaced: nil,
                 "pattern \(pattern.debugDescription) on \(input.debugDescription)")
         }
     }
@@ -90,6 +112,9 @@ struct PatternTests {
             for template in Self.templates {
                 let got = compiled.replacing(in: input, with: template)
                 let want = try Self.oracleReplacing(pattern, input, template)
+                Self.checkBytes(
+                    compiled, input, template: template, matches: nil, replaced: want,
+                    "\(pattern.debugDescription) on \(input.debugDescription) with \(template.debugDescription)")
                 #expect(
                     Self.bytes(got) == Self.bytes(want),
                     "pattern \(pattern.debugDescription) on \(input.debugDescription) with \(template.debugDescription): \(got.debugDescription) ≠ \(want.debugDescription)"
@@ -182,6 +207,9 @@ struct PatternTests {
                 let template = random.pick(Self.templates)
                 let got = compiled.replacing(in: input, with: template)
                 let want = oracle.stringByReplacingMatches(in: input, range: range, withTemplate: template)
+                Self.checkBytes(
+                    compiled, input, template: template, matches: oracle.firstMatch(in: input, range: range) != nil,
+                    replaced: want, "seed \(seed) #\(iteration): \(pattern.debugDescription) on \(input.debugDescription)")
                 #expect(
                     Self.bytes(got) == Self.bytes(want),
                     "seed \(seed) #\(iteration): \(pattern.debugDescription) on \(input.debugDescription) with \(template.debugDescription)"

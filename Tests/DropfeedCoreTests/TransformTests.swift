@@ -63,4 +63,45 @@ struct TransformTests {
                 "truncate \(value.debugDescription) to \(n)")
         }
     }
+
+    /// `ascii` folds a value of ASCII and table scalars scalar by scalar; its definition folds the
+    /// whole value with Foundation. Random values of scalars from every block of the table, with
+    /// ASCII (CR LF included) between them, and values with a combining mark or a joiner (which
+    /// must leave the table's path) agree byte for byte.
+    @Test(arguments: [UInt64(1), 2, 20_261_204])
+    func asciiFoldingScalarByScalarAgreesWithFoundation(seed: UInt64) {
+        var g = SplitMix64(seed: seed)
+        let blocks = AsciiFoldTable.blocks
+        let ascii = ["a", "Z", " ", "\r", "\n", "\r\n", "-", "'"]
+        let outside = ["\u{301}", "\u{200D}", "\u{FE0F}", "😀", "\u{1100}", "\u{11A8}", "\u{0483}", "ﬁ"]
+        var viaTable = 0
+        for _ in 0..<3_000 {
+            var value = ""
+            for _ in 0..<(1 + g.below(8)) {
+                switch g.below(10) {
+                case 0..<4: value += g.pick(ascii)
+                case 4: value += g.chance(30) ? g.pick(outside) : g.pick(ascii)
+                default:
+                    let block = g.pick(blocks)
+                    value.unicodeScalars.append(Unicode.Scalar(block.lowerBound + UInt32(g.below(block.count)))!)
+                }
+            }
+            var copy = value
+            var out: [UInt8] = []
+            if copy.withUTF8({ asciiFolded(utf8: $0, into: &out) }) { viaTable += 1 } else { #expect(out.isEmpty) }
+            #expect(
+                Self.bytes(asciiFolded(value)) == Self.bytes(asciiFoldedByFoundation(value)), "\(value.debugDescription)")
+        }
+        #expect(viaTable > 1_000)
+    }
+
+    /// Every scalar of the table folds alone as Foundation folds it beside ASCII letters.
+    @Test func everyTableScalarFoldsAsFoundationDoes() {
+        for block in AsciiFoldTable.blocks {
+            for value in block {
+                let s = "a" + String(Unicode.Scalar(value)!) + "b"
+                #expect(Self.bytes(asciiFolded(s)) == Self.bytes(asciiFoldedByFoundation(s)), "U+\(String(value, radix: 16))")
+            }
+        }
+    }
 }

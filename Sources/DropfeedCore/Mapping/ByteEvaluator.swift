@@ -387,6 +387,10 @@ struct ByteEvaluator {
         if current.isEmpty && !step.isReplace { return }
         let ascii = isASCII(current)
         switch step.transform {
+        case .trim where !isASCIISpace(current[0]) && current[0] < 0x80 && !isASCIISpace(current[current.count - 1])
+            && current[current.count - 1] < 0x80:
+            // Nothing to trim (as `trimmed` answers from the first and last byte).
+            return
         case .trim where ascii:
             var end = current.count
             while end > 0 && isASCIISpace(current[end - 1]) { end -= 1 }
@@ -403,6 +407,8 @@ struct ByteEvaluator {
             return
         case .ascii where ascii:
             return
+        case .ascii:
+            if rewrite({ asciiFolded(utf8: $0, into: &$1) }) { return }
         case .truncate(let n) where current.count <= n:
             return
         case .truncate(let n) where ascii && !current.contains(0x0D):

@@ -484,6 +484,86 @@ private let asciiReplacements: [Character: String] = [
 /// `value` with diacritics stripped and everything still outside ASCII replaced or dropped.
 func asciiFolded(_ value: String) -> String {
     if value.utf8.allSatisfy({ $0 < 0x80 }) { return value }
+    var value = value
+    var out: [UInt8] = []
+    if value.withUTF8({ asciiFolded(utf8: $0, into: &out) }) { return String(decoding: out, as: UTF8.self) }
+    return asciiFoldedByFoundation(value)
+}
+
+/// `asciiFolded` on UTF-8 bytes, scalar by scalar from `AsciiFoldTable`: appended to `out` and
+/// true, or false (nothing appended) when `value` holds a scalar outside the table.
+func asciiFolded(utf8 value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+    let table = AsciiFoldTable.shared
+    let start = out.count
+    var i = 0
+    while i < value.count {
+        let b = value[i]
+        if b < 0x80 {
+            out.append(b)
+            i += 1
+            continue
+        }
+        let length = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+        var scalar = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+        for k in 1..<length where i + k < value.count { scalar = scalar << 6 | UInt32(value[i + k] & 0x3F) }
+        guard table.append(scalar, to: &out) else {
+            out.removeLast(out.count - start)
+            return false
+        }
+        i += length
+    }
+    return true
+}
+
+/// What `asciiFolded` makes of each scalar of the blocks most names outside ASCII are written
+/// in (Latin, Greek, Cyrillic, punctuation, kana, CJK, Hangul), computed with Foundation once on
+/// first use. These scalars are neither combining marks nor joiners: in a value made of them and
+/// ASCII each is a character of its own, which Foundation's folding and the character loop of
+/// `asciiFoldedByFoundation` take one at a time, so the value folds scalar by scalar.
+struct AsciiFoldTable: Sendable {
+    static let blocks: [ClosedRange<UInt32>] = [
+        0x00A0...0x024F, 0x0370...0x03FF, 0x0400...0x0482, 0x048A...0x052F, 0x2010...0x2027, 0x2030...0x205E,
+        0x3041...0x3096, 0x30A1...0x30FA, 0x4E00...0x9FFF, 0xAC00...0xD7A3,
+    ]
+    static let shared = AsciiFoldTable()
+
+    /// Per scalar value: where its folded bytes start in `bytes` (shifted left 4) and how many
+    /// there are; `outside` for a scalar not in `blocks`.
+    private let entries: [UInt32]
+    private let bytes: [UInt8]
+    private static let outside = UInt32.max
+
+    private init() {
+        var entries = [UInt32](repeating: AsciiFoldTable.outside, count: Int(AsciiFoldTable.blocks.last!.upperBound) + 1)
+        var bytes: [UInt8] = []
+        for block in AsciiFoldTable.blocks {
+            for value in block {
+                let folded = Array(asciiFoldedByFoundation(String(Unicode.Scalar(value)!)).utf8)
+                precondition(folded.count < 16, "AsciiFoldTable: U+\(String(value, radix: 16)) folds to \(folded.count) bytes")
+                entries[Int(value)] = UInt32(bytes.count) << 4 | UInt32(folded.count)
+                bytes += folded
+            }
+        }
+        self.entries = entries
+        self.bytes = bytes
+    }
+
+    /// Appends what `scalar` folds to; false when it is not in the table.
+    @inline(__always)
+    func append(_ scalar: UInt32, to out: inout [UInt8]) -> Bool {
+        guard scalar < entries.count else { return false }
+        let entry = entries[Int(scalar)]
+        if entry == AsciiFoldTable.outside { return false }
+        let start = Int(entry >> 4)
+        out.append(contentsOf: bytes[start..<(start + Int(entry & 0xF))])
+        return true
+    }
+}
+
+/// `asciiFolded` by its definition: Foundation's diacritic folding, then each character kept when
+/// ASCII, replaced from `asciiReplacements` or dropped.
+func asciiFoldedByFoundation(_ value: String) -> String {
+    if value.utf8.allSatisfy({ $0 < 0x80 }) { return value }
     let folded = value.folding(options: .diacriticInsensitive, locale: nil)
     var out = ""
     for c in folded {

@@ -199,17 +199,31 @@ public struct Pattern: @unchecked Sendable {
     {
         guard plain else { return false }
         switch kind {
-        case .characterClass(_, _, _, let negated, let repeated):
-            guard let ascii = asciiClass, !v.contains(where: { $0 >= 0x80 }) else { return false }
+        case .characterClass(let set, let ranges, let spaces, let negated, let repeated):
+            guard let ascii = asciiClass else { return false }
+            // Scalar by scalar, as `replacing(in:with:)` walks `unicodeScalars` (the bytes are
+            // valid UTF-8: they come from a `String` or a validated source).
             var lastWasMatch = false
-            for b in v {
-                if ascii[Int(b)] != negated {
+            var i = 0
+            while i < v.count {
+                let b = v[i]
+                let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+                let matched: Bool
+                if b < 0x80 {
+                    matched = ascii[Int(b)] != negated
+                } else {
+                    var value = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+                    for k in 1..<length { value = value << 6 | UInt32(v[i + k] & 0x3F) }
+                    matched = Pattern.inClass(Unicode.Scalar(value)!, set, ranges, spaces) != negated
+                }
+                if matched {
                     if !(repeated && lastWasMatch) { out.append(contentsOf: template) }
                     lastWasMatch = true
                 } else {
-                    out.append(b)
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: v[i..<(i + length)]))
                     lastWasMatch = false
                 }
+                i += length
             }
             return true
         case .literalThenRest(let text, _):
