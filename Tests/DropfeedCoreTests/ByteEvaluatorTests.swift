@@ -86,4 +86,39 @@ struct ByteEvaluatorTests {
         #expect(mappingsRun >= 10)
         #expect(outcomes.rows > 1000 && outcomes.rejected > 100 && outcomes.skipped > 100 && outcomes.misses > 50)
     }
+
+    /// Each step on random values of atoms that sit on its edges: white space in and outside
+    /// ASCII (and scalars whose bytes start as white space does), table scalars that are a
+    /// character each, combining marks, CR LF, emoji with a joiner.
+    @Test(arguments: [UInt64(1), 2, 3])
+    func everyStepAgreesOnRandomValues(seed: UInt64) throws {
+        let atoms = [
+            "a", "Z", "0", " ", "\t", "\r", "\n", "\r\n", "-", "=", "@", "é", "Ø", "ß", "ễ", "Ж", "λ", "ש", "ل", "☕", "上", "김",
+            "カ", "\u{A0}", "\u{85}", "\u{1680}", "\u{2003}", "\u{2028}", "\u{202F}", "\u{3000}", "\u{2010}", "\u{2026}",
+            "\u{1E9E}", "\u{301}", "\u{200D}", "😀", "\u{1F469}\u{200D}\u{1F4BB}", "\u{FE0F}", "\u{212A}", "ſ", "K",
+        ]
+        let steps = [
+            "\"trim\"", "\"lower\"", "\"upper\"", "\"ascii\"", "{ truncate: 1 }", "{ truncate: 3 }", "{ truncate: 6 }",
+            "{ replace: \"\\\\s+\", with: \" \" }", "{ replace: \"[^\\\\x20-\\\\xFF]\", with: \"\" }",
+            "{ replace: \"[^ -~]\", with: \"?\" }", "{ replace: \"@.*$\", with: \"\" }",
+        ]
+        let columns = steps.enumerated().map { k, step in
+            "{ name: \"c\(k)\", from: \"v\", transform: [\(step)] }"
+        }
+        let mapping = """
+            {
+              version: 1,
+              key: "id",
+              columns: [ { name: "id", from: "id" }, \(columns.joined(separator: ", ")),
+                { name: "all", from: "v", transform: ["trim", "ascii", "upper", { truncate: 4 }] } ],
+              output: { file: "m_{kind}.csv", mode: "full" },
+            }
+            """
+        var g = SplitMix64(seed: seed)
+        let rows = (0..<600).map { n in
+            ["r\(n)", (0..<g.below(9)).map { _ in g.pick(atoms) }.joined()]
+        }
+        let result = try MappingHarness.run(mapping, header: ["id", "v"], rows: rows)
+        #expect(result.results.count == rows.count)
+    }
 }

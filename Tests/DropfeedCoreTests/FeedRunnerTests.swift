@@ -116,7 +116,8 @@ final class FeedWorkspace {
 /// One CSV record (comma, LF), quoted where needed.
 func feedCSVLine(_ fields: [String]) -> String {
     fields.map { f in
-        f.contains(",") || f.contains("\"") || f.contains("\n") || f.contains("\r") || f.hasPrefix(" ")
+        // Bytes, not characters: "\r\n" is one Character, which contains neither "\r" nor "\n".
+        f.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D } || f.hasPrefix(" ")
             || f.hasSuffix(" ")
             ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
     }.joined(separator: ",") + "\n"

@@ -391,6 +391,8 @@ struct ByteEvaluator {
             && current[current.count - 1] < 0x80:
             // Nothing to trim (as `trimmed` answers from the first and last byte).
             return
+        case .trim where !ByteEvaluator.startsWithWhiteSpace(current) && !ByteEvaluator.endsWithWhiteSpace(current):
+            return
         case .trim where ascii:
             var end = current.count
             while end > 0 && isASCIISpace(current[end - 1]) { end -= 1 }
@@ -414,6 +416,12 @@ struct ByteEvaluator {
         case .truncate(let n) where ascii && !current.contains(0x0D):
             current.removeLast(current.count - n)
             return
+        case .truncate(let n):
+            // Each scalar a character of its own: the first n scalars.
+            if let end = ByteEvaluator.endOfSimpleScalars(current, n) {
+                current.removeLast(current.count - end)
+                return
+            }
         case .replace(let pattern, _):
             if rewrite({ pattern.replacing(utf8: $0, with: step.template, plain: step.plainTemplate, into: &$1) }) {
                 return
@@ -422,6 +430,49 @@ struct ByteEvaluator {
             break
         }
         replaceCurrent(with: DropfeedCore.apply(step.transform, to: String(decoding: current, as: UTF8.self)))
+    }
+
+    /// The byte offset after the first `n` scalars of `value` when every scalar of it is ASCII
+    /// other than CR or in `AsciiFoldTable` (so each is a character), else nil.
+    private static func endOfSimpleScalars(_ value: [UInt8], _ n: Int) -> Int? {
+        let table = AsciiFoldTable.shared
+        var end: Int?
+        var count = 0
+        var i = 0
+        while i < value.count {
+            if count == n && end == nil { end = i }
+            let b = value[i]
+            if b < 0x80 {
+                if b == 0x0D { return nil }
+                i += 1
+            } else {
+                let length = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+                var scalar = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+                for k in 1..<length where i + k < value.count { scalar = scalar << 6 | UInt32(value[i + k] & 0x3F) }
+                guard table.holds(scalar) else { return nil }
+                i += length
+            }
+            count += 1
+        }
+        return end ?? value.count
+    }
+
+    /// Whether the first scalar of `value` may be white space: ASCII white space, or a lead
+    /// byte that white space outside ASCII starts with (U+0085, U+00A0: C2; U+1680: E1;
+    /// U+2000–U+205F: E2; U+3000: E3).
+    private static func startsWithWhiteSpace(_ value: [UInt8]) -> Bool {
+        guard let b = value.first else { return false }
+        return b < 0x80 ? isASCIISpace(b) : b == 0xC2 || b == 0xE1 || b == 0xE2 || b == 0xE3
+    }
+
+    /// Whether the last scalar of `value` may be white space (as `startsWithWhiteSpace`).
+    private static func endsWithWhiteSpace(_ value: [UInt8]) -> Bool {
+        guard let last = value.last else { return false }
+        if last < 0x80 { return isASCIISpace(last) }
+        var i = value.count - 1
+        while i > 0 && value[i] & 0xC0 == 0x80 { i -= 1 }
+        let b = value[i]
+        return b == 0xC2 || b == 0xE1 || b == 0xE2 || b == 0xE3
     }
 
     /// Calls `body` with `current`'s bytes and an empty buffer to write into; when it returns

@@ -516,14 +516,16 @@ func asciiFolded(utf8 value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]
 }
 
 /// What `asciiFolded` makes of each scalar of the blocks most names outside ASCII are written
-/// in (Latin, Greek, Cyrillic, punctuation, kana, CJK, Hangul), computed with Foundation once on
-/// first use. These scalars are neither combining marks nor joiners: in a value made of them and
-/// ASCII each is a character of its own, which Foundation's folding and the character loop of
-/// `asciiFoldedByFoundation` take one at a time, so the value folds scalar by scalar.
+/// in (Latin, Greek, Cyrillic, Hebrew and Arabic letters, punctuation, symbols, kana, CJK,
+/// Hangul), computed with Foundation once on first use. These scalars are neither combining
+/// marks nor joiners: in a value made of them and ASCII other than CR, each is a character of
+/// its own (which `truncate` counts), and Foundation's folding and the character loop of
+/// `asciiFoldedByFoundation` take them one at a time, so the value folds scalar by scalar.
 struct AsciiFoldTable: Sendable {
     static let blocks: [ClosedRange<UInt32>] = [
-        0x00A0...0x024F, 0x0370...0x03FF, 0x0400...0x0482, 0x048A...0x052F, 0x2010...0x2027, 0x2030...0x205E,
-        0x3041...0x3096, 0x30A1...0x30FA, 0x4E00...0x9FFF, 0xAC00...0xD7A3,
+        0x00A0...0x024F, 0x0370...0x03FF, 0x0400...0x0482, 0x048A...0x052F, 0x05D0...0x05EA, 0x0620...0x064A,
+        0x1E00...0x1EFF, 0x2010...0x2027, 0x2030...0x205E, 0x2600...0x26FF, 0x3041...0x3096, 0x30A1...0x30FA,
+        0x4E00...0x9FFF, 0xAC00...0xD7A3,
     ]
     static let shared = AsciiFoldTable()
 
@@ -547,6 +549,10 @@ struct AsciiFoldTable: Sendable {
         self.entries = entries
         self.bytes = bytes
     }
+
+    /// Whether `scalar` is in the table.
+    @inline(__always)
+    func holds(_ scalar: UInt32) -> Bool { scalar < entries.count && entries[Int(scalar)] != AsciiFoldTable.outside }
 
     /// Appends what `scalar` folds to; false when it is not in the table.
     @inline(__always)

@@ -205,7 +205,17 @@ public struct Pattern: @unchecked Sendable {
             // valid UTF-8: they come from a `String` or a validated source).
             var lastWasMatch = false
             var i = 0
+            out.reserveCapacity(out.count + v.count)
             while i < v.count {
+                // A run of ASCII bytes outside the class is copied at once.
+                var end = i
+                while end < v.count && v[end] < 0x80 && ascii[Int(v[end])] == negated { end += 1 }
+                if end > i {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: v[i..<end]))
+                    lastWasMatch = false
+                    i = end
+                    if i == v.count { break }
+                }
                 let b = v[i]
                 let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
                 let matched: Bool
