@@ -319,7 +319,14 @@ struct TargetPlanner {
         let table = self.table
         let lookup = { (value: String, column: Int, by: Int?) -> String? in table.lookup(value, column: column, by: by) }
         let keyParts = max(1, mapping.key.count)
-        let oldIndex = previous?.index
+        // Fetched once: `previous?.x` in the row loop would copy the whole snapshot for every row.
+        // (Nor may the loop bind an optional of them: `if let` copies the struct, every array
+        // of it retained, on every row.)
+        let oldIndex = previous?.index ?? RowIndex(keyParts: keyParts)
+        let oldUnmapped = previous?.unmapped ?? UnmappedRows()
+        let hasOldUnmapped = previous?.unmapped != nil
+        let keyHashes = table.keyHashes
+        let duplicateRows = table.duplicateRows
         // First what each row's inputs hash to, and which rows get their snapshot row back or
         // their outcome of last time: tight loops over the chunk, so the table probes overlap.
         var hashes: [UInt64] = []
@@ -329,17 +336,16 @@ struct TargetPlanner {
         var memoRows = [Int32](repeating: -1, count: rows.count)
         if reuse && hashed {
             var use = [Bool](repeating: true, count: rows.count)
-            if !table.duplicateRows.isEmpty {
-                for (k, row) in rows.enumerated() where table.duplicateRows[row] != nil { use[k] = false }
+            if !duplicateRows.isEmpty {
+                for (k, row) in rows.enumerated() where duplicateRows[row] != nil { use[k] = false }
             }
-            let keyHashes = table.keyHashes
             keyHashes.withUnsafeBufferPointer { all in
                 let keys = UnsafeBufferPointer(rebasing: all[rows])
                 hashes.withUnsafeBufferPointer { inputs in
                     use.withUnsafeBufferPointer { u in
                         reusedRows.withUnsafeMutableBufferPointer { bySource.rows(keys, inputs, use: u, into: $0) }
                     }
-                    if previous?.unmapped != nil {
+                    if hasOldUnmapped {
                         for k in 0..<use.count where reusedRows[k] >= 0 { use[k] = false }
                         use.withUnsafeBufferPointer { u in
                             memoRows.withUnsafeMutableBufferPointer { memo.rows(keys, inputs, use: u, into: $0) }
@@ -356,8 +362,8 @@ struct TargetPlanner {
             let k = row - rows.lowerBound
             let misses = hashed ? Int(missCounts[k]) : 0
             let inputHash: UInt64? = hashed ? hashes[k] : nil
-            let duplicateOf = table.duplicateRows.isEmpty ? nil : table.duplicateRows[row]
-            if reusedRows[k] >= 0, let oldIndex {
+            let duplicateOf = duplicateRows.isEmpty ? nil : duplicateRows[row]
+            if reusedRows[k] >= 0 {
                 let i = Int(reusedRows[k])
                 out.reused.append(Int32(i))
                 out.missCount += misses
@@ -371,17 +377,17 @@ struct TargetPlanner {
                 }
                 continue
             }
-            if memoRows[k] >= 0, let inputHash, let unmapped = previous?.unmapped {
+            if memoRows[k] >= 0, let inputHash {
                 let m = Int(memoRows[k])
                 // Skipped or rejected last time with the same inputs: the same again.
-                let kind = UnmappedRows.Kind(rawValue: unmapped.kind[m]) ?? .skipped
-                let key = unmapped.withKey(m) { $0.isEmpty ? nil : Array($0) }
-                unmapped.withKey(m) {
+                let kind = UnmappedRows.Kind(rawValue: oldUnmapped.kind[m]) ?? .skipped
+                let key = oldUnmapped.withKey(m) { $0.isEmpty ? nil : Array($0) }
+                oldUnmapped.withKey(m) {
                     out.unmapped.append(
-                        sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: kind,
-                        misses: Int(unmapped.misses[m]), key: $0)
+                        sourceKeyHash: keyHashes[row], inputHash: inputHash, kind: kind,
+                        misses: Int(oldUnmapped.misses[m]), key: $0)
                 }
-                out.missCount += Int(unmapped.misses[m])
+                out.missCount += Int(oldUnmapped.misses[m])
                 guard kind == .rejected else { continue }
                 out.rejected += 1
                 if let key {
@@ -422,12 +428,12 @@ struct TargetPlanner {
                     if let bytes {
                         bytes.withUnsafeBufferPointer {
                             out.unmapped.append(
-                                sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: .rejected,
+                                sourceKeyHash: keyHashes[row], inputHash: inputHash, kind: .rejected,
                                 misses: found.count, key: $0)
                         }
                     } else {
                         out.unmapped.append(
-                            sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: .rejected,
+                            sourceKeyHash: keyHashes[row], inputHash: inputHash, kind: .rejected,
                             misses: found.count, key: nil)
                     }
                 }
@@ -436,7 +442,7 @@ struct TargetPlanner {
             case .skipped:
                 if duplicateOf == nil, let inputHash {
                     out.unmapped.append(
-                        sourceKeyHash: table.keyHashes[row], inputHash: inputHash, kind: .skipped, misses: found.count,
+                        sourceKeyHash: keyHashes[row], inputHash: inputHash, kind: .skipped, misses: found.count,
                         key: nil)
                 }
                 out.missCount += found.count
@@ -459,7 +465,7 @@ struct TargetPlanner {
                     out.index.append(
                         key: $0, keyHash: RowIndex.keyHash(keyBytes: $0, parts: keyParts), rowHash: rowHash,
                         location: RowIndex.location(segment: 0, offset: start), rowLength: out.rows.count - start,
-                        sourceKeyHash: table.keyHashes[row], inputHash: inputHash ?? 0, line: line)
+                        sourceKeyHash: keyHashes[row], inputHash: inputHash ?? 0, line: line)
                 }
             }
             out.missCount += found.count

@@ -286,7 +286,12 @@ public final class FeedRunner: @unchecked Sendable {
         let slots = Slots<Prepared>(targets.count)
         let writes = DispatchGroup()
         let overlap = table.rowCount <= FeedRunner.overlapLimit
-        for (k, target) in targets.enumerated() {
+        // Targets sending full files first: writing every row is the longest write, and it
+        // overlaps the planning of the targets after it. (Results keep the config's order.)
+        let order = targets.indices.filter { targets[$0].mapping.output.mode != .delta }
+            + targets.indices.filter { targets[$0].mapping.output.mode == .delta }
+        for k in order {
+            let target = targets[k]
             if !overlap { writes.wait() }
             let planned = plan(target, table: table)
             guard planned.folder != nil else {
