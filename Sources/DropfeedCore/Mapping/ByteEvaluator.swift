@@ -14,7 +14,8 @@ struct ByteEvaluator {
         case skipped
         /// Passed `where` but could not be mapped (as `CompiledMapping.Outcome.rejected`).
         case rejected(key: [String]?, reason: String)
-        /// Mapped: the values are `value(_:)` until the next call.
+        /// Mapped: the values are read with `withValue`, `string`, `appendRow` and `keyBytes`
+        /// until the next call.
         case row
     }
 
@@ -90,6 +91,7 @@ struct ByteEvaluator {
                 mapEntries = nil
             }
             defaultValue = spec.defaultValue.map { Array($0.utf8) }
+            // Compiled again from what compiled once already (so it cannot fail): this thread's own copy.
             date = spec.date.map { try! DateConversion(from: $0.from, to: $0.to) }
             steps = spec.transforms.map(Step.init)
             guarded = spec.guarded
