@@ -7,7 +7,7 @@
 /// It evaluates rows of a plain CSV source for a mapping without list operations, every-value
 /// columns or OneRoster enrollments (`evaluatesBytes`); for others the caller runs `evaluate`
 /// and hands its outcome to `take`, so that both are read the same way. One evaluator per
-/// thread: it owns the buffers it fills.
+/// thread at a time: it owns the buffers it fills, and the copies it reads.
 struct ByteEvaluator {
     enum Outcome {
         /// Filtered out by `where`.
@@ -165,7 +165,9 @@ struct ByteEvaluator {
             guard strings.count <= ByteEvaluator.maxByteMap, strings.allSatisfy(isASCII) else { return nil }
             return strings.map { Array($0.utf8) }
         }
-        tests = compiled.conditions.map { position, condition in
+        // Nothing to copy for a mapping only `take` serves.
+        let conditions = evaluatesBytes ? compiled.conditions : []
+        tests = conditions.map { position, condition in
             let members: [[UInt8]]?
             var copy = condition
             switch condition.test {
@@ -183,7 +185,7 @@ struct ByteEvaluator {
             }
             return Test(position: position, condition: copy, members: members)
         }
-        columns = compiled.columns.map { Column($0, table: table) }
+        columns = evaluatesBytes ? compiled.columns.map { Column($0, table: table) } : []
         keyPositions = compiled.keyPositions.map { $0 }
         required = compiled.required.map { $0 }
         let encoding = compiled.mapping.output.dialect.encoding
@@ -374,13 +376,7 @@ struct ByteEvaluator {
             }
         }
         for step in column.steps { apply(step) }
-        if column.guarded, let first = current.first {
-            switch first {
-            case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D:
-                current.insert(UInt8(ascii: "'"), at: 0)
-            default: break
-            }
-        }
+        if column.guarded, let first = current.first, startsFormula(first) { current.insert(UInt8(ascii: "'"), at: 0) }
     }
 
     /// One transform step on `current`: from its bytes when that is exact, else through `apply`.
@@ -389,20 +385,13 @@ struct ByteEvaluator {
         if current.isEmpty && !step.isReplace { return }
         let ascii = isASCII(current)
         switch step.transform {
-        case .trim where !isASCIISpace(current[0]) && current[0] < 0x80 && !isASCIISpace(current[current.count - 1])
-            && current[current.count - 1] < 0x80:
-            // Nothing to trim (as `trimmed` answers from the first and last byte).
-            return
-        case .trim where !ByteEvaluator.startsWithWhiteSpace(current) && !ByteEvaluator.endsWithWhiteSpace(current):
-            return
-        case .trim where ascii:
-            var end = current.count
-            while end > 0 && isASCIISpace(current[end - 1]) { end -= 1 }
-            var start = 0
-            while start < end && isASCIISpace(current[start]) { start += 1 }
-            if end < current.count { current.removeLast(current.count - end) }
-            if start > 0 { current.removeFirst(start) }
-            return
+        case .trim:
+            let range = current.withUnsafeBufferPointer { trimmedRange(utf8: $0) }
+            if let range {
+                if range.upperBound < current.count { current.removeLast(current.count - range.upperBound) }
+                if range.lowerBound > 0 { current.removeFirst(range.lowerBound) }
+                return
+            }
         case .lower where ascii:
             for i in current.indices where current[i] >= 0x41 && current[i] <= 0x5A { current[i] |= 0x20 }
             return
@@ -415,13 +404,9 @@ struct ByteEvaluator {
             if rewrite({ asciiFolded(utf8: $0, into: &$1) }) { return }
         case .truncate(let n) where current.count <= n:
             return
-        case .truncate(let n) where ascii && !current.contains(0x0D):
-            current.removeLast(current.count - n)
-            return
         case .truncate(let n):
-            // Each scalar a character of its own: the first n scalars.
-            if let end = ByteEvaluator.endOfSimpleScalars(current, n) {
-                current.removeLast(current.count - end)
+            if let length = current.withUnsafeBufferPointer({ truncatedLength(utf8: $0, to: n) }) {
+                current.removeLast(current.count - length)
                 return
             }
         case .replace(let pattern, _):
@@ -432,49 +417,6 @@ struct ByteEvaluator {
             break
         }
         replaceCurrent(with: DropfeedCore.apply(step.transform, to: String(decoding: current, as: UTF8.self)))
-    }
-
-    /// The byte offset after the first `n` scalars of `value` when every scalar of it is ASCII
-    /// other than CR or in `AsciiFoldTable` (so each is a character), else nil.
-    private static func endOfSimpleScalars(_ value: [UInt8], _ n: Int) -> Int? {
-        let table = AsciiFoldTable.shared
-        var end: Int?
-        var count = 0
-        var i = 0
-        while i < value.count {
-            if count == n && end == nil { end = i }
-            let b = value[i]
-            if b < 0x80 {
-                if b == 0x0D { return nil }
-                i += 1
-            } else {
-                let length = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
-                var scalar = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
-                for k in 1..<length where i + k < value.count { scalar = scalar << 6 | UInt32(value[i + k] & 0x3F) }
-                guard table.holds(scalar) else { return nil }
-                i += length
-            }
-            count += 1
-        }
-        return end ?? value.count
-    }
-
-    /// Whether the first scalar of `value` may be white space: ASCII white space, or a lead
-    /// byte that white space outside ASCII starts with (U+0085, U+00A0: C2; U+1680: E1;
-    /// U+2000–U+205F: E2; U+3000: E3).
-    private static func startsWithWhiteSpace(_ value: [UInt8]) -> Bool {
-        guard let b = value.first else { return false }
-        return b < 0x80 ? isASCIISpace(b) : b == 0xC2 || b == 0xE1 || b == 0xE2 || b == 0xE3
-    }
-
-    /// Whether the last scalar of `value` may be white space (as `startsWithWhiteSpace`).
-    private static func endsWithWhiteSpace(_ value: [UInt8]) -> Bool {
-        guard let last = value.last else { return false }
-        if last < 0x80 { return isASCIISpace(last) }
-        var i = value.count - 1
-        while i > 0 && value[i] & 0xC0 == 0x80 { i -= 1 }
-        let b = value[i]
-        return b == 0xC2 || b == 0xE1 || b == 0xE2 || b == 0xE3
     }
 
     /// Calls `body` with `current`'s bytes and an empty buffer to write into; when it returns
@@ -503,6 +445,3 @@ struct ByteEvaluator {
 private func isASCII(_ bytes: some Sequence<UInt8>) -> Bool { bytes.allSatisfy { $0 < 0x80 } }
 
 private func isASCII(_ string: String) -> Bool { isASCII(string.utf8) }
-
-@inline(__always)
-private func isASCIISpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }

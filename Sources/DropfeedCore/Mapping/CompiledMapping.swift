@@ -436,28 +436,44 @@ func apply(_ transform: Transform, to value: String) -> String {
     }
 }
 
-/// At most `n` characters (extended grapheme clusters) of `value`. In ASCII without a CR (which
-/// forms one character with a following LF) a character is a byte, so no cluster is counted.
+/// At most `n` characters (extended grapheme clusters) of `value`; counted from the bytes when
+/// each character is one scalar (`truncatedLength`).
 func truncated(_ value: String, to n: Int) -> String {
-    let bytes = value.utf8
-    if bytes.count <= n { return value }
-    if bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) { return String(decoding: bytes.prefix(n), as: UTF8.self) }
+    if value.utf8.count <= n { return value }
+    var copy = value
+    if let length = copy.withUTF8({ truncatedLength(utf8: $0, to: n) }) {
+        return String(decoding: value.utf8.prefix(length), as: UTF8.self)
+    }
     return value.count <= n ? value : String(value.prefix(n))
+}
+
+/// The byte length of the first `n` characters of `v` when every scalar of it is a character of
+/// its own (ASCII other than CR, which forms one character with a following LF, or a scalar of
+/// `AsciiFoldTable`), so that no cluster is counted; nil otherwise.
+func truncatedLength(utf8 v: UnsafeBufferPointer<UInt8>, to n: Int) -> Int? {
+    let table = AsciiFoldTable.shared
+    var end: Int?
+    var count = 0
+    var i = 0
+    while i < v.count {
+        if count == n && end == nil { end = i }
+        let (scalar, length) = utf8Scalar(v, at: i)
+        guard scalar < 0x80 ? scalar != 0x0D : table.holds(scalar) else { return nil }
+        i += length
+        count += 1
+    }
+    return end ?? v.count
 }
 
 /// `value` without leading and trailing white space and line breaks (Unicode White_Space; Foundation's
 /// `whitespacesAndNewlines` would also drop U+200B), without a round trip through NSString.
 func trimmed(_ value: String) -> String {
-    // Most values start and end with ASCII that is not white space: nothing to trim.
-    if let first = value.utf8.first, let last = value.utf8.last, first < 0x80, last < 0x80,
-        !isWhiteSpace(Unicode.Scalar(first)), !isWhiteSpace(Unicode.Scalar(last))
-    {
-        return value
+    var copy = value
+    if let range = copy.withUTF8({ trimmedRange(utf8: $0) }) {
+        return range.count == value.utf8.count
+            ? value : String(decoding: value.utf8.dropFirst(range.lowerBound).prefix(range.count), as: UTF8.self)
     }
     let scalars = value.unicodeScalars
-    guard let first = scalars.first, let last = scalars.last,
-        isWhiteSpace(first) || isWhiteSpace(last)
-    else { return value }
     var start = scalars.startIndex
     var end = scalars.endIndex
     while start < end && isWhiteSpace(scalars[start]) { start = scalars.index(after: start) }
@@ -465,13 +481,39 @@ func trimmed(_ value: String) -> String {
     return String(scalars[start..<end])
 }
 
+/// The bytes of `v` that `trim` keeps, when the bytes tell: a value whose ends cannot be white
+/// space is kept whole, an ASCII value loses its ASCII white space; nil when white space outside
+/// ASCII may be at an end (its scalars must be read).
+func trimmedRange(utf8 v: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+    guard let first = v.first, let last = v.last else { return 0..<0 }
+    // White space outside ASCII starts with C2 (U+0085, U+00A0), E1 (U+1680), E2 (U+2000–U+205F)
+    // or E3 (U+3000).
+    func mayBeWhiteSpace(_ lead: UInt8) -> Bool {
+        lead < 0x80 ? isWhiteSpace(Unicode.Scalar(lead)) : lead == 0xC2 || lead == 0xE1 || lead == 0xE2 || lead == 0xE3
+    }
+    var lastLead = v.count - 1
+    while lastLead > 0 && v[lastLead] & 0xC0 == 0x80 { lastLead -= 1 }
+    if !mayBeWhiteSpace(first) && !mayBeWhiteSpace(v[lastLead]) { return 0..<v.count }
+    guard first < 0x80, last < 0x80, !v.contains(where: { $0 >= 0x80 }) else { return nil }
+    var end = v.count
+    while end > 0 && isWhiteSpace(Unicode.Scalar(v[end - 1])) { end -= 1 }
+    var start = 0
+    while start < end && isWhiteSpace(Unicode.Scalar(v[start])) { start += 1 }
+    return start..<end
+}
+
 /// Prefixes `'` to a cell starting with `=` `+` `-` `@` TAB or CR, so spreadsheet programs
 /// show it as text instead of running it (OWASP "CSV injection").
 func guardFormula(_ value: String) -> String {
-    guard let first = value.utf8.first else { return value }
+    guard let first = value.utf8.first, startsFormula(first) else { return value }
+    return "'" + value
+}
+
+/// Whether a cell starting with byte `first` is run as a formula (`=` `+` `-` `@` TAB CR).
+func startsFormula(_ first: UInt8) -> Bool {
     switch first {
-    case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: return "'" + value
-    default: return value
+    case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: return true
+    default: return false
     }
 }
 
@@ -497,15 +539,12 @@ func asciiFolded(utf8 value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]
     let start = out.count
     var i = 0
     while i < value.count {
-        let b = value[i]
-        if b < 0x80 {
-            out.append(b)
+        if value[i] < 0x80 {
+            out.append(value[i])
             i += 1
             continue
         }
-        let length = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
-        var scalar = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
-        for k in 1..<length where i + k < value.count { scalar = scalar << 6 | UInt32(value[i + k] & 0x3F) }
+        let (scalar, length) = utf8Scalar(value, at: i)
         guard table.append(scalar, to: &out) else {
             out.removeLast(out.count - start)
             return false

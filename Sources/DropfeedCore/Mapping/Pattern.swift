@@ -216,16 +216,11 @@ public struct Pattern: @unchecked Sendable {
                     i = end
                     if i == v.count { break }
                 }
-                let b = v[i]
-                let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
-                let matched: Bool
-                if b < 0x80 {
-                    matched = ascii[Int(b)] != negated
-                } else {
-                    var value = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
-                    for k in 1..<length { value = value << 6 | UInt32(v[i + k] & 0x3F) }
-                    matched = Pattern.inClass(Unicode.Scalar(value)!, set, ranges, spaces) != negated
-                }
+                let (value, length) = utf8Scalar(v, at: i)
+                let matched =
+                    value < 0x80
+                    ? ascii[Int(value)] != negated
+                    : Pattern.inClass(Unicode.Scalar(value)!, set, ranges, spaces) != negated
                 if matched {
                     if !(repeated && lastWasMatch) { out.append(contentsOf: template) }
                     lastWasMatch = true
@@ -534,6 +529,17 @@ func isWhiteSpace(_ s: Unicode.Scalar) -> Bool {
     let v = s.value
     if v < 0x80 { return v == 0x20 || (v >= 0x09 && v <= 0x0D) }
     return s.properties.isWhitespace
+}
+
+/// The scalar of valid UTF-8 `v` that starts at byte `i`, and how many bytes it takes.
+@inline(__always)
+func utf8Scalar(_ v: UnsafeBufferPointer<UInt8>, at i: Int) -> (value: UInt32, length: Int) {
+    let b = v[i]
+    if b < 0x80 { return (UInt32(b), 1) }
+    let length = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+    var value = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+    for k in 1..<length where i + k < v.count { value = value << 6 | UInt32(v[i + k] & 0x3F) }
+    return (value, length)
 }
 
 /// An invalid pattern in a mapping.

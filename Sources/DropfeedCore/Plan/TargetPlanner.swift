@@ -265,6 +265,9 @@ struct TargetPlanner {
         let slots = bySource
         var rejectedKeys = KeySet()
         plan.mapped.reserve(reuse ? rowCount / 8 : rowCount)
+        // One evaluator per worker slot (its patterns compiled once, not once per chunk); slot `k`
+        // serves one chunk at a time.
+        let evaluators = Unchecked((0..<batch).map { _ in ByteEvaluator(compiled, table: table) })
         var firstError: Error?
         var chunk = 0
         while chunk < chunks {
@@ -275,7 +278,9 @@ struct TargetPlanner {
                 let start = (base + k) * TargetPlanner.chunkSize
                 let rows = start..<min(rowCount, start + TargetPlanner.chunkSize)
                 results[k] = Result {
-                    try mapChunk(rows, compiled: compiled, bySource: slots, memo: memoSlots, reuse: reuse)
+                    try mapChunk(
+                        rows, compiled: compiled, evaluator: evaluators.value[k], bySource: slots, memo: memoSlots,
+                        reuse: reuse)
                 }
             }
             for k in 0..<count {
@@ -310,7 +315,8 @@ struct TargetPlanner {
     /// Maps the export rows `rows`. Locations are offsets into the chunk's own `rows` bytes
     /// (segment `UInt16.max` marks "this run's segment" until the snapshot is written).
     private func mapChunk(
-        _ rows: Range<Int>, compiled: CompiledMapping, bySource: PairSlots, memo: PairSlots, reuse: Bool
+        _ rows: Range<Int>, compiled: CompiledMapping, evaluator: ByteEvaluator, bySource: PairSlots, memo: PairSlots,
+        reuse: Bool
     ) throws -> ChunkResult {
         let mapping = target.mapping
         var out = ChunkResult(index: RowIndex(keyParts: max(1, mapping.key.count)))
@@ -357,7 +363,7 @@ struct TargetPlanner {
         // The values are read in blocks when most rows are mapped, else only for the rows that are.
         let mappedRows = zip(reusedRows, memoRows).lazy.filter { $0 < 0 && $1 < 0 }.count
         var cursor = SourceTable.RowCursor(table: table, rows: rows, dense: mappedRows * 8 > rows.count)
-        var evaluator = ByteEvaluator(compiled, table: table)
+        var evaluator = evaluator
         for row in rows {
             let k = row - rows.lowerBound
             let misses = hashed ? Int(missCounts[k]) : 0

@@ -527,7 +527,7 @@ public final class SourceTable: @unchecked Sendable {
     func lookupRowList(keyColumn: Int) -> [Int32]? { lookupRows[keyColumn] }
 
     /// Every row's value of the lookup target column `column`.
-    func lookupValueColumn(_ column: Int) -> ValueColumn { lookupValues[column]! }
+    func lookupValueColumn(_ column: Int) -> ValueColumn { lookupValueColumnIfKept(column)! }
 
     /// Every row's value of the kept column `column`, if it is a lookup target.
     func lookupValueColumnIfKept(_ column: Int) -> ValueColumn? { lookupValues[column] }
@@ -542,15 +542,8 @@ public final class SourceTable: @unchecked Sendable {
 
     /// The value of `column` in the row whose (single-column) source key is `key`.
     func lookup(_ key: String, column: Int) -> String? {
-        guard keyColumns.count == 1, let values = lookupValues[column] else { return nil }
         var s = key
-        return s.withUTF8 { wanted -> String? in
-            let hash = RowHash.combine(RowHash.seed, wanted)
-            guard let row = keySlots.first(hash, where: { self.withKey($0) { $0.elementsEqual(wanted) } }) else {
-                return nil
-            }
-            return values.string(row)
-        }
+        return s.withUTF8 { withLookup($0, column: column) { String(decoding: $0, as: UTF8.self) } }
     }
 
     /// `lookup(_:column:)` on the key's UTF-8 bytes: `body` called with the found value's bytes,
